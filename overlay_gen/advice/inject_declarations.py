@@ -1,0 +1,38 @@
+"""``inject-declarations``: add package-level declarations.
+
+    [[aspect.advice]]
+    inject-declarations = { imports = { os = "os" }, template = "var _ = os.Getenv" }
+
+Acts once per package: the declarations go at the end of the first file (in
+file-name order) where the join point matched, so they are not declared twice
+when the join point matches in several files. Original lines are untouched.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from ..edits import Edit
+from ..template import Form, Template
+from ..tomlkeys import Loc
+from . import Advice, Site, read_template, register
+
+
+@register
+@attrs.frozen
+class InjectDeclarations(Advice):
+    key = "inject-declarations"
+    ACCEPTS = None
+
+    template: Template
+
+    @classmethod
+    def from_toml(cls, value: Any, loc: Loc) -> Advice:
+        return cls(read_template(value, loc, Form.DECLARATIONS)[1])
+
+    def edits(self, site: Site) -> list[Edit]:
+        source = site.capture.pf.source
+        lead = "\n" if source.endswith(b"\n") else "\n\n"
+        return [site.edit(len(source), len(source), f"{lead}{site.render(self.template)}\n")]

@@ -1,0 +1,38 @@
+"""``replace-call-target``: call another function with the same arguments.
+
+    [[aspect.advice]]
+    replace-call-target = { imports = { tr = "example.com/traced" }, template = "tr.Get" }
+
+Acts on calls (``call`` join point). The template is an expression; the
+original target is available as ``{{call.function}}``, so a template such as
+``tr.Wrap({{call.function}})`` keeps it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from ..edits import Edit
+from ..template import Form, Template
+from ..tomlkeys import Loc
+from . import Advice, Site, read_template, register
+
+
+@register
+@attrs.frozen
+class ReplaceCallTarget(Advice):
+    key = "replace-call-target"
+    ACCEPTS = frozenset({"call_expression"})
+
+    template: Template
+
+    @classmethod
+    def from_toml(cls, value: Any, loc: Loc) -> Advice:
+        return cls(read_template(value, loc, Form.EXPRESSION)[1])
+
+    def edits(self, site: Site) -> list[Edit]:
+        target = site.capture.require("call_expression").child_by_field_name("function")
+        assert target is not None
+        return [site.edit(target.start_byte, target.end_byte, site.render(self.template))]

@@ -1,0 +1,104 @@
+"""Stage 6: turn matches into edits, and apply them.
+
+For each match, each advice of its aspect renders its template for that site
+and returns edits; advice that acts on whole packages runs once per package.
+A site whose advice cannot apply (a placeholder without a value, an edit that
+would touch code tree-sitter could not parse) is skipped as a whole and
+reported. The edits of a file, and the imports they need, are applied
+together by :func:`overlay_gen.edits.apply`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+
+from . import edits as edits_mod
+from .advice import ImportAllocator, NewFile, Site, Skip
+from .aspect import Aspect
+from .captures import Capture, Missing
+from .edits import Edit
+from .match import UNPARSABLE, FileMatches
+from .report import Event
+from .resolve import Package
+
+ORDER_STEP = 1000  # priorities: aspect index * ORDER_STEP + advice index
+
+
+@attrs.frozen
+class FileResult:
+    path: str
+    display: str
+    package: Package
+    original: bytes
+    rewritten: bytes | None  # None: unchanged
+    new_files: tuple[NewFile, ...]
+    events: tuple[Event, ...]
+
+
+def advise(found: FileMatches, aspects: Sequence[Aspect], done: set[tuple[int, int]]) -> FileResult:
+    """Apply the advice of ``found``'s matches. ``done`` holds the package-wide
+    (aspect, advice) pairs already applied in this package, and is updated."""
+    pf = found.pf
+    allocator = ImportAllocator(pf.source, pf.imports.values())
+    all_edits: list[Edit] = []
+    new_files: list[NewFile] = []
+    events = list(found.events)
+    for match in found.matches:
+        aspect = aspects[match.aspect]
+        capture = Capture(pf, match.node, aspect.id)
+        line = pf.line(match.node) if match.node is not None else 1
+        trial = _Trial(allocator)
+        try:
+            for index, advice in enumerate(aspect.advice):
+                key = (match.aspect, index)
+                if advice.ACCEPTS is None and key in done:
+                    continue
+                site = Site(capture, match.aspect * ORDER_STEP + index, trial.allocator, trial.new_files)
+                trial.edits += advice.edits(site)
+                if advice.ACCEPTS is None:
+                    trial.package_wide.append(key)
+            trial.edits += capture.extra_edits
+            if any(pf.overlaps_error(e.start, e.end) for e in trial.edits):
+                raise Skip(UNPARSABLE)
+        except (Skip, Missing) as why:
+            events.append(Event(aspect.id, pf.display, line, _function_name(capture), reason=str(why)))
+            continue
+        allocator = trial.allocator
+        all_edits += trial.edits
+        new_files += trial.new_files
+        done.update(trial.package_wide)
+        events.append(Event(aspect.id, pf.display, line, _function_name(capture)))
+
+    rewritten = None
+    if all_edits or allocator.added:
+        clause = pf.package_clause
+        rewritten = edits_mod.apply(
+            pf.source,
+            all_edits,
+            display=pf.display,
+            imports=allocator.added,
+            import_at=clause.end_byte if clause is not None else None,
+        )
+    return FileResult(pf.path, pf.display, pf.package, pf.source, rewritten, tuple(new_files), tuple(events))
+
+
+@attrs.define
+class _Trial:
+    """What one match's advice would add; kept only if all of it applies."""
+
+    allocator: ImportAllocator
+    edits: list[Edit] = attrs.field(factory=list)
+    new_files: list[NewFile] = attrs.field(factory=list)
+    package_wide: list[tuple[int, int]] = attrs.field(factory=list)
+
+    def __attrs_post_init__(self) -> None:
+        self.allocator = self.allocator.copy()
+
+
+def _function_name(capture: Capture) -> str:
+    try:
+        return capture.value("function.qualified-name")
+    except Missing:
+        return ""

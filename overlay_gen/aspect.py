@@ -1,0 +1,148 @@
+"""Stage 2: load aspects, from the built-in files and the user's overlay-gen.toml.
+
+An aspect file is TOML::
+
+    [[aspect]]
+    id = "example.trace-handlers"
+    doc = "What it is for."                      # optional
+    join-point = { function-declaration = { name = "Handle*" } }
+
+    [[aspect.advice]]
+    prepend-statements = { imports = { fmt = "fmt" }, template = 'fmt.Println("{{function.name}}")' }
+
+The module root's ``overlay-gen.toml`` may add aspect files and switch aspects
+off::
+
+    aspects = ["instrumentation/extra.toml"]    # relative to the module root
+    disable = ["overlay-gen.build-info"]        # aspect ids, shell patterns allowed
+
+Aspects apply in load order: built-in files by file name, then the user's files
+as listed, and within a file in order of appearance (docs/adr/0003).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib.resources
+import tomllib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .advice import Advice, parse_advice
+from .errors import ConfigError
+from .join import JoinPoint, parse_join_point
+from .tomlkeys import Loc, suggest
+
+CONFIG_FILE = "overlay-gen.toml"
+
+
+@attrs.frozen
+class Aspect:
+    id: str
+    join_point: JoinPoint
+    advice: tuple[Advice, ...]
+    source: str  # the file it came from, as displayed
+    doc: str = ""
+
+    @property
+    def package_scoped(self) -> bool:
+        """True when every advice acts on whole packages (no node needed)."""
+        return all(a.ACCEPTS is None for a in self.advice)
+
+
+def _read_toml(path: Path, display: str) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(display, "no such file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(display, f"not valid TOML: {exc}") from None
+
+
+def load_file(path: Path, display: str) -> list[Aspect]:
+    """The aspects of one file, each checked: keys, types, templates, and
+    that every advice can act on what its join point selects."""
+    loc = Loc(display)
+    document = loc.table(_read_toml(path, display), ["aspect"])
+    aspects = []
+    for index, value in enumerate((loc / "aspect").array(document.get("aspect", []))):
+        here = loc / "aspect" / index
+        table = here.table(value, ["id", "doc", "join-point", "advice"], required=["id", "join-point", "advice"])
+        aspect_id = (here / "id").string(table["id"])
+        if not aspect_id or any(c.isspace() for c in aspect_id):
+            raise (here / "id").error(f"{aspect_id!r} is not an aspect id", hint="use letters, digits, '.', '-'")
+        at = Loc(display, aspect=aspect_id)
+        join_point = parse_join_point(table["join-point"], at / "join-point")
+        advice_values = (at / "advice").array(table["advice"])
+        if not advice_values:
+            raise (at / "advice").error("needs at least one advice")
+        advice = tuple(parse_advice(v, at / "advice" / i) for i, v in enumerate(advice_values))
+        for i, adv in enumerate(advice):
+            _check_target(adv, join_point, at / "advice" / i / adv.key)
+        doc = (here / "doc").string(table["doc"]) if "doc" in table else ""
+        aspects.append(Aspect(aspect_id, join_point, advice, display, doc))
+    return aspects
+
+
+def _check_target(advice: Advice, join_point: JoinPoint, loc: Loc) -> None:
+    if advice.ACCEPTS is None:
+        return
+    wanted = ", ".join(sorted(t.replace("_", " ") for t in advice.ACCEPTS))
+    selected = join_point.node_types
+    if selected is None:
+        raise loc.error(f"acts on {wanted}, but the join point only filters packages or files",
+                        hint="combine it with a join point that selects nodes in all-of")
+    if not selected <= advice.ACCEPTS:
+        extra = ", ".join(sorted(t.replace("_", " ") for t in selected - advice.ACCEPTS))
+        raise loc.error(f"acts on {wanted}, but the join point also selects {extra}")
+
+
+def builtin_files() -> list[tuple[Path, str]]:
+    """The built-in aspect files shipped in the package, by file name."""
+    folder = importlib.resources.files("overlay_gen") / "aspects"
+    files = sorted((p for p in folder.iterdir() if p.name.endswith(".toml")), key=lambda p: p.name)
+    return [(Path(str(p)), f"<builtin>/{p.name}") for p in files]
+
+
+@attrs.frozen
+class Config:
+    aspect_files: tuple[str, ...] = ()
+    disable: tuple[str, ...] = ()
+
+
+def load_config(root: Path) -> Config:
+    path = root / CONFIG_FILE
+    if not path.exists():
+        return Config()
+    loc = Loc(CONFIG_FILE)
+    table = loc.table(_read_toml(path, CONFIG_FILE), ["aspects", "disable"])
+    return Config(
+        aspect_files=(loc / "aspects").strings(table.get("aspects", [])),
+        disable=(loc / "disable").strings(table.get("disable", [])),
+    )
+
+
+def load_aspects(root: Path, extra_files: Sequence[Path] = (), builtin: bool = True) -> list[Aspect]:
+    """Every enabled aspect for the module at ``root``, in application order."""
+    config = load_config(root)
+    sources = builtin_files() if builtin else []
+    sources += [(root / name, name) for name in config.aspect_files]
+    sources += [(path, str(path)) for path in extra_files]
+    aspects: list[Aspect] = []
+    seen: dict[str, str] = {}
+    for path, display in sources:
+        for aspect in load_file(path, display):
+            if aspect.id in seen:
+                raise ConfigError(display, f"aspect id {aspect.id!r} is already used in {seen[aspect.id]}")
+            seen[aspect.id] = display
+            aspects.append(aspect)
+    for index, pattern in enumerate(config.disable):
+        if not any(fnmatch.fnmatchcase(a.id, pattern) for a in aspects):
+            raise (Loc(CONFIG_FILE) / "disable" / index).error(
+                f"{pattern!r} matches no aspect", hint=suggest(pattern, seen)
+            )
+    return [a for a in aspects if not any(fnmatch.fnmatchcase(a.id, p) for p in config.disable)]

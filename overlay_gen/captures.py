@@ -1,0 +1,176 @@
+"""What a join point captured: the values of template placeholders.
+
+Every placeholder is one entry of :data:`PROVIDERS`, computed from the matched
+node and its file. ``function.*`` names the matched function, or the function
+that encloses the matched node (a call, a literal); a function literal's
+``function.name`` is the name of the declaration it stands in.
+
+| placeholder            | value                                                    |
+|------------------------|----------------------------------------------------------|
+| function.name          | ``Serve``                                                |
+| function.qualified-name| ``Server.Serve`` for a method, ``Serve`` for a function  |
+| function.receiver      | receiver variable (named ``_og_recv`` if it had no name) |
+| function.receiver-type | receiver type as written: ``*Server``                    |
+| function.args          | parameter names, comma-separated (unnamed ones named)    |
+| function.line          | line of the ``func`` keyword                             |
+| package.name           | ``http``                                                 |
+| package.path           | ``net/http``                                             |
+| file.name              | base name of the file: ``server.go``                     |
+| expr                   | source text of the matched node                          |
+| call.function          | a matched call's target: ``http.Get``                    |
+| call.args              | a matched call's arguments, without parentheses          |
+| type.name              | a matched struct definition's type name                  |
+| directive.args         | what follows the directive name: ``span.name:x``         |
+| aspect.id              | the id of the aspect                                     |
+
+A value that does not exist for the match (no enclosing function, not a call)
+makes the advice skip that join point, with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+from tree_sitter import Node
+
+from .edits import Edit
+from .parse import FUNCTION_NODES, ParsedFile, enclosing
+
+
+class Missing(Exception):
+    """The placeholder has no value at this join point; the advice skips it."""
+
+
+@attrs.define
+class Capture:
+    """A matched node (None for a whole package) and the edits naming it needs."""
+
+    pf: ParsedFile
+    node: Node | None
+    aspect: str
+    extra_edits: list[Edit] = attrs.field(factory=list)
+
+    @property
+    def function(self) -> Node:
+        if self.node is not None:
+            for fn in enclosing(self.node, FUNCTION_NODES, include_self=True):
+                return fn
+        raise Missing("no enclosing function")
+
+    @property
+    def declaration(self) -> Node:
+        if self.node is not None:
+            for fn in enclosing(self.node, ("function_declaration", "method_declaration"), include_self=True):
+                return fn
+        raise Missing("no enclosing function declaration")
+
+    def require(self, node_type: str) -> Node:
+        if self.node is None or self.node.type != node_type:
+            raise Missing(f"the join point did not select a {node_type.replace('_', ' ')}")
+        return self.node
+
+    def value(self, name: str) -> str:
+        return PROVIDERS[name](self)
+
+    # --- naming what has no name -------------------------------------------
+
+    def names(self, params: Node | None, prefix: str) -> list[str]:
+        """Parameter names of ``params``, adding names where there are none or ``_``."""
+        if params is None:
+            return []
+        decls = [d for d in params.named_children if d.type.endswith("parameter_declaration")]
+        unnamed = any(not d.children_by_field_name("name") for d in decls)
+        names: list[str] = []
+        for decl in decls:
+            found = decl.children_by_field_name("name")
+            if unnamed:
+                name = f"_og_{prefix}{len(names)}"
+                self.extra_edits.append(Edit(decl.start_byte, decl.start_byte, name + " ", self.aspect, -1))
+                names.append(name)
+                continue
+            for ident in found:
+                name = self.pf.text(ident)
+                if name == "_":
+                    name = f"_og_{prefix}{len(names)}"
+                    self.extra_edits.append(Edit(ident.start_byte, ident.end_byte, name, self.aspect))
+                names.append(name)
+        return names
+
+
+def _receiver(c: Capture) -> str:
+    names = c.names(c.function.child_by_field_name("receiver"), "recv")
+    if not names:
+        raise Missing("not a method")
+    return names[0]
+
+
+def _receiver_type(c: Capture) -> str:
+    receiver = c.function.child_by_field_name("receiver")
+    for decl in receiver.named_children if receiver is not None else []:
+        type_node = decl.child_by_field_name("type")
+        if type_node is not None:
+            return c.pf.text(type_node)
+    raise Missing("not a method")
+
+
+def _qualified_name(c: Capture) -> str:
+    decl = c.declaration
+    name = c.pf.text(decl.child_by_field_name("name"))  # type: ignore[arg-type]
+    if decl.type != "method_declaration":
+        return name
+    receiver = _receiver_type(attrs.evolve(c, node=decl)).lstrip("*")
+    return f"{receiver.split('[', 1)[0]}.{name}"
+
+
+def _call_part(c: Capture, field: str) -> str:
+    part = c.require("call_expression").child_by_field_name(field)
+    assert part is not None
+    text = c.pf.text(part)
+    return text[1:-1].strip().rstrip(",") if field == "arguments" else text
+
+
+def _type_name(c: Capture) -> str:
+    name = c.require("type_spec").child_by_field_name("name")
+    assert name is not None
+    return c.pf.text(name)
+
+
+def _directive_args(c: Capture) -> str:
+    for text in c.pf.directives(c.function):
+        _, _, rest = text.partition(" ")
+        return rest.strip()
+    raise Missing("no directive above the function")
+
+
+def _expr(c: Capture) -> str:
+    if c.node is None:
+        raise Missing("the join point selected a package, not an expression")
+    return c.pf.text(c.node)
+
+
+PROVIDERS: dict[str, Callable[[Capture], str]] = {
+    "function.name": lambda c: c.pf.text(c.declaration.child_by_field_name("name")),  # type: ignore[arg-type]
+    "function.qualified-name": _qualified_name,
+    "function.receiver": _receiver,
+    "function.receiver-type": _receiver_type,
+    "function.args": lambda c: ", ".join(c.names(c.function.child_by_field_name("parameters"), "arg")),
+    "function.line": lambda c: str(c.function.start_point[0] + 1),
+    "package.name": lambda c: c.pf.package.name,
+    "package.path": lambda c: c.pf.package.path,
+    "file.name": lambda c: os.path.basename(c.pf.path),
+    "expr": _expr,
+    "call.function": lambda c: _call_part(c, "function"),
+    "call.args": lambda c: _call_part(c, "arguments"),
+    "type.name": _type_name,
+    "directive.args": _directive_args,
+    "aspect.id": lambda c: c.aspect,
+}
+
+KNOWN = frozenset(PROVIDERS)
+
+
+def values(capture: Capture, names: Any) -> dict[str, str]:
+    return {name: capture.value(name) for name in sorted(names)}

@@ -1,0 +1,79 @@
+"""Go types as text, in one canonical spelling shared by aspects and source.
+
+Aspects name types with full import paths (``*net/http.Request``,
+``context.Context``, ``[]string``). Source names them through the file's
+imports (``*h.Request``) or, inside the defining package, unqualified
+(``*Request``). :func:`canonical` turns a type node into the aspect spelling and
+:func:`normalize` removes the white space that may differ, so the two compare
+with ``==``. This is syntax, not type checking: aliases and type parameters are
+not resolved.
+"""
+
+from __future__ import annotations
+
+import re
+
+from tree_sitter import Node
+
+from .parse import ParsedFile
+
+PREDECLARED = frozenset(
+    "any bool byte comparable complex64 complex128 error float32 float64 int int8 int16 int32 "
+    "int64 rune string uint uint8 uint16 uint32 uint64 uintptr".split()
+)
+
+
+def normalize(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def canonical(node: Node, pf: ParsedFile) -> str:
+    """``node`` (a type) spelled with import paths, white space removed."""
+    out: list[str] = []
+    _emit(node, pf, out)
+    return normalize("".join(out))
+
+
+def _emit(node: Node, pf: ParsedFile, out: list[str]) -> None:
+    if node.type == "qualified_type":
+        package = node.child_by_field_name("package")
+        name = node.child_by_field_name("name")
+        if package is not None and name is not None:
+            local = pf.text(package)
+            out.append(f"{pf.imports.get(local, local)}.{pf.text(name)}")
+            return
+    if node.type == "type_identifier" and node.parent is not None and node.parent.type != "qualified_type":
+        name = pf.text(node)
+        out.append(name if name in PREDECLARED else f"{pf.package.path}.{name}")
+        return
+    if node.type == "generic_type":
+        # Type arguments do not take part in matching: *List[T] is *List.
+        base = node.child_by_field_name("type")
+        if base is not None:
+            _emit(base, pf, out)
+            return
+    if node.child_count == 0:
+        out.append(pf.text(node) + " ")
+        return
+    for child in node.children:
+        _emit(child, pf, out)
+
+
+def canonical_name(spec: str, default_package: str | None = None) -> str:
+    """An aspect's type spelling in canonical form (``*T`` resolved against
+    ``default_package`` when it has no import path)."""
+    text = normalize(spec)
+    if default_package and re.fullmatch(r"\*?[A-Za-z_]\w*", text) and text.lstrip("*") not in PREDECLARED:
+        star = "*" if text.startswith("*") else ""
+        return f"{star}{default_package}.{text.lstrip('*')}"
+    return text
+
+
+def split_qualified(spec: str) -> tuple[str, str]:
+    """``"net/http.Client"`` -> (``"net/http"``, ``"Client"``); ``"T"`` -> (``""``, ``"T"``)."""
+    spec = spec.lstrip("*")
+    slash = spec.rfind("/")
+    dot = spec.find(".", slash + 1)
+    if dot < 0:
+        return "", spec
+    return spec[:dot], spec[dot + 1 :]

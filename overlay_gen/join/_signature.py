@@ -1,0 +1,62 @@
+"""Function signatures, shared by the function join points.
+
+``signature = { args = ["context.Context", "*net/http.Request"], results = ["error"] }``
+matches functions whose parameter and result types are exactly these, in
+order, spelled with import paths (see :mod:`overlay_gen.gotypes`). Either list
+may be left out to accept anything there.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+from tree_sitter import Node
+
+from ..gotypes import canonical, normalize
+from ..parse import ParsedFile
+from ..tomlkeys import Loc
+
+
+@attrs.frozen
+class Signature:
+    args: tuple[str, ...] | None = None
+    results: tuple[str, ...] | None = None
+
+    @classmethod
+    def from_toml(cls, value: Any, loc: Loc) -> Signature:
+        table = loc.table(value, ["args", "results"])
+        args = (loc / "args").strings(table["args"]) if "args" in table else None
+        results = (loc / "results").strings(table["results"]) if "results" in table else None
+        return cls(
+            args=tuple(normalize(a) for a in args) if args is not None else None,
+            results=tuple(normalize(r) for r in results) if results is not None else None,
+        )
+
+    def matches(self, fn: Node, pf: ParsedFile) -> bool:
+        if self.args is not None and parameter_types(fn.child_by_field_name("parameters"), pf) != self.args:
+            return False
+        if self.results is not None and parameter_types(fn.child_by_field_name("result"), pf) != self.results:
+            return False
+        return True
+
+
+def parameter_types(params: Node | None, pf: ParsedFile) -> tuple[str, ...]:
+    """One canonical type per parameter (``a, b int`` gives two ``int``)."""
+    if params is None:
+        return ()
+    if params.type != "parameter_list":  # a single unnamed result: func() error
+        return (canonical(params, pf),)
+    types: list[str] = []
+    for decl in params.named_children:
+        if decl.type not in ("parameter_declaration", "variadic_parameter_declaration"):
+            continue
+        type_node = decl.child_by_field_name("type")
+        if type_node is None:
+            continue
+        text = canonical(type_node, pf)
+        if decl.type == "variadic_parameter_declaration":
+            text = "..." + text
+        names = decl.children_by_field_name("name")
+        types.extend([text] * max(1, len(names)))
+    return tuple(types)

@@ -1,0 +1,76 @@
+"""Stage 5: match join points against parsed files.
+
+For every candidate file of a package, parse it (only when some aspect still
+needs it) and find the nodes each aspect's join point selects. Package-wide
+aspects (whose advice all acts on whole packages) match once per package, in
+the first file where they match. A node that overlaps a part of the file
+tree-sitter could not parse (syntax newer than tree-sitter-go), or that
+``//overlay-gen:ignore`` covers, is reported as skipped, never edited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import attrs
+from tree_sitter import Node
+
+from .aspect import Aspect
+from .join import full_match
+from .parse import ParsedFile
+from .places import Layout
+from .report import Event
+from .select import PackageCandidates
+
+UNPARSABLE = "tree-sitter-go cannot parse this code (newer Go syntax?), so it is left as it is"
+
+
+@attrs.frozen
+class Match:
+    aspect: int  # index into the aspect list
+    node: Node | None  # None: the whole package
+
+
+@attrs.define
+class FileMatches:
+    pf: ParsedFile
+    matches: list[Match] = attrs.field(factory=list)
+    events: list[Event] = attrs.field(factory=list)
+
+
+def match_package(
+    candidates: PackageCandidates, aspects: Sequence[Aspect], layout: Layout
+) -> Iterator[FileMatches]:
+    """The matches in each file of one package that has any."""
+    pending = {i for c in candidates.files for i in c.package_aspects}
+    for cand in candidates.files:
+        wanted = [*cand.node_aspects, *sorted(i for i in cand.package_aspects if i in pending)]
+        if not wanted:
+            continue
+        pf = ParsedFile(cand.path, layout.display(cand.path, cand.package), cand.package, cand.source)
+        if pf.ignored:
+            continue
+        found = FileMatches(pf)
+        for index in sorted(wanted):
+            aspect = aspects[index]
+            jp = aspect.join_point
+            if not jp.matches_file(pf):
+                continue
+            if jp.node_types is None:
+                found.matches.append(Match(index, None))
+                pending.discard(index)
+                continue
+            for node in pf.nodes(jp.node_types):
+                if not full_match(jp, node, pf):
+                    continue
+                if pf.overlaps_error(node.start_byte, node.end_byte):
+                    found.events.append(Event(aspect.id, pf.display, pf.line(node), reason=UNPARSABLE))
+                elif pf.function_ignored(node):
+                    found.events.append(Event(aspect.id, pf.display, pf.line(node), reason="//overlay-gen:ignore"))
+                else:
+                    found.matches.append(Match(index, node))
+                    if aspect.package_scoped:
+                        pending.discard(index)
+                        break
+        if found.matches or found.events:
+            yield found

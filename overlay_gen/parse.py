@@ -1,0 +1,190 @@
+"""Stage 4: parse candidate files with tree-sitter-go.
+
+A :class:`ParsedFile` is one Go file with its tree and what matching and advice
+ask of it again and again: the imports by local name, the ranges tree-sitter
+could not parse, line/column arithmetic. Parser and queries are built once per
+process and reused.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Iterator
+
+import attrs
+import tree_sitter_go
+from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
+
+from .edits import LineMap
+from .resolve import Package
+
+GO = Language(tree_sitter_go.language())
+
+FUNCTION_NODES = frozenset({"function_declaration", "method_declaration", "func_literal"})
+
+
+@functools.cache
+def _parser() -> Parser:
+    return Parser(GO)
+
+
+@functools.cache
+def node_query(node_types: frozenset[str]) -> Query:
+    """A query capturing every node of the given types as ``@n``."""
+    alternatives = " ".join(f"({t})" for t in sorted(node_types))
+    return Query(GO, f"[{alternatives}] @n")
+
+
+def parse_bytes(source: bytes) -> Tree:
+    return _parser().parse(source)
+
+
+_IGNORE_DIRECTIVES = (b"//overlay-gen:ignore", b"//orchestrion:ignore")
+
+
+@attrs.define(eq=False)
+class ParsedFile:
+    """A Go source file, parsed, in the context of the package that owns it."""
+
+    path: str
+    display: str  # path a reviewer recognizes, used in messages
+    package: Package
+    source: bytes
+    tree: Tree = attrs.field(init=False)
+    lines: LineMap = attrs.field(init=False)
+    _imports: dict[str, str] | None = attrs.field(init=False, default=None)
+    _error_ranges: list[tuple[int, int]] | None = attrs.field(init=False, default=None)
+
+    def __attrs_post_init__(self) -> None:
+        self.tree = parse_bytes(self.source)
+        self.lines = LineMap(self.source)
+
+    @property
+    def root(self) -> Node:
+        return self.tree.root_node
+
+    def text(self, node: Node) -> str:
+        return self.source[node.start_byte : node.end_byte].decode("utf-8")
+
+    def position(self, offset: int) -> tuple[int, int]:
+        """1-based line and byte column of ``offset``."""
+        return self.lines.position(offset)
+
+    def line(self, node: Node) -> int:
+        return node.start_point[0] + 1
+
+    def nodes(self, node_types: frozenset[str]) -> Iterator[Node]:
+        """Every node of the given types, in source order."""
+        captures = QueryCursor(node_query(node_types)).captures(self.root)
+        yield from sorted(captures.get("n", []), key=lambda n: (n.start_byte, -n.end_byte))
+
+    # --- imports -----------------------------------------------------------
+
+    @property
+    def imports(self) -> dict[str, str]:
+        """Local name -> import path, for named and unnamed imports (not ``_`` / ``.``)."""
+        if self._imports is None:
+            self._imports = {}
+            for spec in self.nodes(frozenset({"import_spec"})):
+                path_node = spec.child_by_field_name("path")
+                if path_node is None:
+                    continue
+                path = self.text(path_node).strip('"`')
+                name_node = spec.child_by_field_name("name")
+                name = self.text(name_node) if name_node is not None else path.rsplit("/", 1)[-1]
+                if name not in ("_", "."):
+                    self._imports[name] = path
+        return self._imports
+
+    def local_names(self, import_path: str) -> list[str]:
+        return [name for name, path in self.imports.items() if path == import_path]
+
+    @property
+    def package_clause(self) -> Node | None:
+        for child in self.root.children:
+            if child.type == "package_clause":
+                return child
+        return None
+
+    # --- what tree-sitter could not parse ----------------------------------
+
+    @property
+    def error_ranges(self) -> list[tuple[int, int]]:
+        if self._error_ranges is None:
+            self._error_ranges = list(_error_ranges(self.root)) if self.root.has_error else []
+        return self._error_ranges
+
+    def overlaps_error(self, start: int, end: int) -> bool:
+        return any(s < max(end, start + 1) and start < max(e, s + 1) for s, e in self.error_ranges)
+
+    # --- //overlay-gen:ignore ----------------------------------------------
+
+    @functools.cached_property
+    def ignored(self) -> bool:
+        """True when an ignore directive stands before the package clause."""
+        clause = self.package_clause
+        head = self.source[: clause.start_byte] if clause is not None else self.source
+        return any(_has_directive(head, d) for d in _IGNORE_DIRECTIVES)
+
+    def leading_comments(self, node: Node) -> list[Node]:
+        """The comment lines directly above ``node`` (no blank line between)."""
+        comments: list[Node] = []
+        current = node
+        sibling = node.prev_sibling
+        while sibling is not None and sibling.type == "comment":
+            if current.start_point[0] - sibling.end_point[0] > 1:
+                break
+            comments.insert(0, sibling)
+            current = sibling
+            sibling = sibling.prev_sibling
+        return comments
+
+    def directives(self, node: Node) -> list[str]:
+        """Directive comments (``//name...``, no space after ``//``) above ``node``."""
+        return [
+            self.text(c)[2:]
+            for c in self.leading_comments(statement_of(node))
+            if self.text(c).startswith("//") and self.text(c)[2:3] not in ("", " ", "\t")
+        ]
+
+    def function_ignored(self, node: Node) -> bool:
+        for fn in enclosing(node, FUNCTION_NODES, include_self=True):
+            if any(d.split()[0] in ("overlay-gen:ignore", "orchestrion:ignore") for d in self.directives(fn)):
+                return True
+        return False
+
+
+def _has_directive(text: bytes, directive: bytes) -> bool:
+    return any(line.strip() == directive or line.startswith(directive + b" ") for line in text.splitlines())
+
+
+def _error_ranges(node: Node) -> Iterator[tuple[int, int]]:
+    if node.type == "ERROR" or node.is_missing:
+        yield node.start_byte, node.end_byte
+        return
+    for child in node.children:
+        if child.has_error or child.is_missing:
+            yield from _error_ranges(child)
+
+
+def enclosing(node: Node, types: Iterable[str], include_self: bool = False) -> Iterator[Node]:
+    """Ancestors of ``node`` of the given types, innermost first."""
+    types = frozenset(types)
+    current = node if include_self else node.parent
+    while current is not None:
+        if current.type in types:
+            yield current
+        current = current.parent
+
+
+def statement_of(node: Node) -> Node:
+    """The top-level declaration or statement that holds ``node``: where a
+    directive comment above it would stand."""
+    current = node
+    while current.parent is not None and current.parent.type not in (
+        "source_file",
+        "statement_list",
+        "block",
+    ):
+        current = current.parent
+    return current

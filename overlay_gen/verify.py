@@ -1,0 +1,35 @@
+"""Stage 7: prove that every rewritten file is still Go, with the toolchain's ``gofmt -e``.
+
+tree-sitter-go lags the language, so the Go toolchain has the last word: one
+``gofmt -e -l`` process checks all written files at once, and each file it
+rejects is reported with gofmt's first message for it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+from .errors import GoEnvironmentError
+
+
+def rejected(gofmt: str, files: Sequence[Path]) -> dict[Path, str]:
+    """Files gofmt cannot parse, each with its first error (``line:col: message``)."""
+    if not files:
+        return {}
+    try:
+        proc = subprocess.run([gofmt, "-e", "-l", *map(str, files)], capture_output=True, text=True, check=False)
+    except OSError as exc:
+        raise GoEnvironmentError(f"{gofmt}: {exc.strerror}") from exc
+    if proc.returncode == 0:
+        return {}
+    found: dict[Path, str] = {}
+    by_name = {str(f): f for f in files}
+    for line in proc.stderr.splitlines():
+        for name, path in by_name.items():
+            if line.startswith(name + ":") and path not in found:
+                found[path] = line[len(name) + 1 :].strip()
+    if not found:
+        raise GoEnvironmentError(f"gofmt -e failed: {proc.stderr.strip().splitlines()[:1]}")
+    return found
