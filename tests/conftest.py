@@ -1,0 +1,79 @@
+"""Shared test helpers: a file-based GOPROXY, fixture copies, running overlay-gen and go.
+
+Tests that run ``go build``/``go test``/the built programs are marked
+``gobuild`` (the full tier); ``pytest -m "not gobuild"`` is the fast tier.
+``go list`` and ``gofmt`` run in both tiers: overlay-gen itself needs them.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "fixtures"
+
+
+def _load_goproxy():  # fixtures/goproxy.py is a script, not a package
+    spec = importlib.util.spec_from_file_location("fixture_goproxy", FIXTURES / "goproxy.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def go_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """Environment for go and overlay-gen: the fixtures' proxy, no network, a
+    private module cache (the build cache stays shared, so std rebuilds are paid once)."""
+    base = tmp_path_factory.mktemp("go")
+    proxy = _load_goproxy().build(base / "proxy")
+    env = dict(os.environ)
+    env.update(
+        GOPROXY=proxy.as_uri(),
+        GOSUMDB="off",
+        GONOSUMDB="*",
+        GOMODCACHE=str(base / "modcache"),
+        GOFLAGS="-modcacherw",
+        GOWORK="off",
+        GOTOOLCHAIN="local",
+    )
+    old = dict(os.environ)
+    os.environ.update(env)  # overlay-gen called in-process sees the same
+    try:
+        yield env
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+
+
+def copy_fixture(name: str, dest: Path) -> Path:
+    target = dest / name
+    shutil.copytree(FIXTURES / name, target, ignore=shutil.ignore_patterns(".overlay-gen", "overlay.json"))
+    return target
+
+
+def overlay_gen(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the overlay-gen command as a user would (a separate process)."""
+    return subprocess.run(
+        [sys.executable, "-m", "overlay_gen", *args], cwd=cwd, env=env, capture_output=True, text=True, check=False
+    )
+
+
+def go(cwd: Path, *args: str, env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(["go", *args], cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"go {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def tree_digest(root: Path) -> dict[str, bytes]:
+    """Every file below ``root`` with its bytes (for before/after comparisons)."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
