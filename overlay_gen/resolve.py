@@ -171,7 +171,7 @@ def go_env(root: Path) -> GoEnv:
         raise GoEnvironmentError(
             f"{root}: not inside a Go module", hint="run overlay-gen in a directory with a go.mod"
         )
-    if data.get("GOWORK"):
+    if data.get("GOWORK") not in (None, "", "off"):  # GOWORK=off: go env reports "off"
         raise GoEnvironmentError(
             f"{data['GOWORK']}: go.work workspaces are not supported yet",
             hint="run with GOWORK=off",
@@ -237,13 +237,14 @@ def package_from_json(data: Mapping[str, object]) -> Package:
 
 
 def _package_error(data: Mapping[str, object]) -> str | None:
+    """go list's error for a package, on one line."""
     error = data.get("Error")
-    if isinstance(error, dict):
-        return str(error.get("Err", "")).strip().splitlines()[0]
-    deps = data.get("DepsErrors")
-    if isinstance(deps, list) and deps and isinstance(deps[0], dict):
-        return str(deps[0].get("Err", "")).strip().splitlines()[0]
-    return None
+    if not isinstance(error, dict):
+        deps = data.get("DepsErrors")
+        error = deps[0] if isinstance(deps, list) and deps else None
+    if not isinstance(error, dict):
+        return None
+    return " ".join(line.strip() for line in str(error.get("Err", "")).splitlines() if line.strip())
 
 
 def list_packages(ctx: BuildContext) -> list[Package]:

@@ -1,0 +1,123 @@
+"""The command line's contract: one line on stderr, a documented exit code, no traceback."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import overlay_gen
+
+ASPECT = """
+[[aspect]]
+id = "t.enter"
+join-point = { all-of = [ { package = "example.com/cli" }, { function-declaration = { name = "main" } } ] }
+[[aspect.advice]]
+prepend-statements = { template = 'println("enter")' }
+"""
+
+
+@pytest.fixture
+def module(tmp_path: Path, go_env: dict[str, str]) -> Path:
+    (tmp_path / "go.mod").write_text("module example.com/cli\n\ngo 1.22\n")
+    (tmp_path / "main.go").write_text("package main\n\nfunc main() {}\n")
+    return tmp_path
+
+
+def _fails(proc, code: int, message: str) -> None:  # type: ignore[no-untyped-def]
+    assert proc.returncode == code, proc.stderr
+    assert proc.stderr == f"overlay-gen: {message}\n"
+    assert not proc.stdout
+
+
+def test_not_a_go_module(tmp_path: Path, go_env: dict[str, str]) -> None:
+    proc = overlay_gen(tmp_path, ".", env={**go_env, "GO111MODULE": "on"})
+    _fails(proc, 4, f"{tmp_path}: not inside a Go module (run overlay-gen in a directory with a go.mod)")
+    assert not (tmp_path / "overlay.json").exists()
+
+
+def test_no_go_on_path(module: Path, go_env: dict[str, str]) -> None:
+    python_dir = os.path.dirname(shutil.which("python3") or "/usr/bin/python3")
+    proc = overlay_gen(module, ".", env={**go_env, "PATH": python_dir})
+    assert shutil.which("go", path=python_dir) is None
+    _fails(proc, 4, "go: not found on PATH (install Go 1.26 or newer, or put it on PATH)")
+
+
+def test_usage_error(module: Path) -> None:
+    proc = overlay_gen(module, ".", "--no-such-flag")
+    _fails(proc, 2, "unrecognized arguments: --no-such-flag (see overlay-gen --help)")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[[aspect]\n", "a.toml: not valid TOML: "),
+        (ASPECT.replace("join-point", "joinpoint"), "a.toml: aspect[0].joinpoint: unknown key (did you mean 'join-point'?)"),
+        (
+            ASPECT.replace("function-declaration", "function-declration"),
+            "a.toml: aspect 't.enter': join-point.all-of[1].function-declration: unknown join point "
+            "(did you mean 'function-declaration'?)",
+        ),
+        (
+            ASPECT.replace('name = "main"', "name = 3"),
+            "a.toml: aspect 't.enter': join-point.all-of[1].function-declaration.name: expected a string, found an integer",
+        ),
+        (
+            ASPECT.replace("prepend-statements", "prepend-statement"),
+            "a.toml: aspect 't.enter': advice[0].prepend-statement: unknown advice (did you mean 'prepend-statements'?)",
+        ),
+        (
+            ASPECT.replace('println("enter")', 'println("{{function.nam}}")'),
+            "a.toml: aspect 't.enter': advice[0].prepend-statements.template: unknown placeholder "
+            "{{function.nam}} (did you mean 'function.name'?)",
+        ),
+        (
+            ASPECT.replace('println("enter")', "println(("),
+            "a.toml: aspect 't.enter': advice[0].prepend-statements.template: not valid Go statements "
+            "(line 1 of the template)",
+        ),
+    ],
+    ids=["toml", "aspect-key", "join-point-kind", "type", "advice-kind", "placeholder", "template-syntax"],
+)
+def test_malformed_aspect_file(module: Path, text: str, message: str) -> None:
+    (module / "a.toml").write_text(text)
+    proc = overlay_gen(module, ".", "--aspects", "a.toml")
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stderr.startswith(f"overlay-gen: {message}")
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert not (module / "overlay.json").exists() and not (module / ".overlay-gen").exists()
+
+
+def test_malformed_config_file(module: Path) -> None:
+    (module / "overlay-gen.toml").write_text('aspect = ["x.toml"]\n')
+    _fails(overlay_gen(module, "."), 3, "overlay-gen.toml: aspect: unknown key (did you mean 'aspects'?)")
+
+
+def test_missing_aspect_file_named_in_config(module: Path) -> None:
+    (module / "overlay-gen.toml").write_text('aspects = ["nowhere.toml"]\n')
+    _fails(overlay_gen(module, "."), 3, "nowhere.toml: no such file")
+
+
+def test_duplicate_aspect_id(module: Path) -> None:
+    (module / "a.toml").write_text(ASPECT)
+    (module / "b.toml").write_text(ASPECT)
+    (module / "overlay-gen.toml").write_text('aspects = ["a.toml", "b.toml"]\n')
+    _fails(overlay_gen(module, "."), 3, "b.toml: aspect id 't.enter' is already used in a.toml")
+
+
+def test_success_prints_a_summary_and_the_subcommand_is_optional(module: Path) -> None:
+    (module / "a.toml").write_text(ASPECT)
+    for args in ([".", "--aspects", "a.toml"], ["generate", ".", "--aspects", "a.toml"]):
+        proc = overlay_gen(module, *args)
+        assert proc.returncode == 0, proc.stderr
+        assert "2 join points instrumented" in proc.stderr  # main, and the built-in aspect's package
+        assert f"wrote {module / 'overlay.json'}" in proc.stderr
+    quiet = overlay_gen(module, ".", "-q", "--aspects", "a.toml")
+    assert quiet.returncode == 0 and quiet.stderr == ""
+
+
+def test_version(module: Path) -> None:
+    proc = overlay_gen(module, "--version")
+    assert proc.returncode == 0 and proc.stdout.startswith("overlay-gen 0.")
