@@ -1,6 +1,6 @@
 """What a join point captured: the values of template placeholders.
 
-Every placeholder is one entry of :data:`PROVIDERS`, computed from the matched
+Every placeholder is one entry of ``PROVIDERS``, computed from the matched
 node and its file. ``function.*`` names the matched function, or the function
 that encloses the matched node (a call, a literal); a function literal's
 ``function.name`` is the name of the declaration it stands in.
