@@ -9,7 +9,7 @@ that encloses the matched node (a call, a literal); a function literal's
 |------------------------|----------------------------------------------------------|
 | function.name          | ``Serve``                                                |
 | function.qualified-name| ``Server.Serve`` for a method, ``Serve`` for a function  |
-| function.receiver      | receiver variable (named ``_og_recv`` if it had no name) |
+| function.receiver      | receiver variable (named ``_og_recv0`` if it had none)   |
 | function.receiver-type | receiver type as written: ``*Server``                    |
 | function.args          | parameter names, comma-separated (unnamed ones named)    |
 | function.line          | line of the ``func`` keyword                             |
