@@ -131,6 +131,9 @@ class ParsedFile:
         comments: list[Node] = []
         current = node
         sibling = node.prev_sibling
+        if sibling is None and node.parent is not None and node.parent.type == "statement_list":
+            # Comments before a block's first statement are children of the block.
+            sibling = node.parent.prev_sibling
         while sibling is not None and sibling.type == "comment":
             if current.start_point[0] - sibling.end_point[0] > 1:
                 break

@@ -226,8 +226,11 @@ def package_from_json(data: Mapping[str, object]) -> Package:
         name=str(data.get("Name", "")),
         dir=directory,
         go_files=absolute(go_names),
-        # In a test variant, GoFiles holds the _test.go files too.
-        test_files=absolute(tuple(n for n in go_names if n in test_names)) if for_test else (),
+        # In a test variant, GoFiles holds the _test.go files too; an external
+        # test package ("p_test [p.test]") lists its files in GoFiles only.
+        test_files=absolute(tuple(n for n in go_names if n in test_names or n.endswith("_test.go")))
+        if for_test
+        else (),
         embed_files=absolute(_strings(data, "EmbedFiles")),
         imports=_strings(data, "Imports"),
         standard=bool(data.get("Standard", False)),
