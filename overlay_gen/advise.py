@@ -10,6 +10,7 @@ together by :func:`overlay_gen.edits.apply`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import attrs
@@ -20,6 +21,7 @@ from .aspect import Aspect
 from .captures import Capture, Missing
 from .edits import Edit
 from .match import UNPARSABLE, FileMatches
+from .parse import ParsedFile
 from .report import Event
 from .resolve import Package
 
@@ -41,7 +43,7 @@ def advise(found: FileMatches, aspects: Sequence[Aspect], done: set[tuple[int, i
     """Apply the advice of ``found``'s matches. ``done`` holds the package-wide
     (aspect, advice) pairs already applied in this package, and is updated."""
     pf = found.pf
-    allocator = ImportAllocator(pf.source, pf.imports.values())
+    allocator = ImportAllocator(pf.source, pf.import_paths)
     all_edits: list[Edit] = []
     new_files: list[NewFile] = []
     events = list(found.events)
@@ -71,6 +73,7 @@ def advise(found: FileMatches, aspects: Sequence[Aspect], done: set[tuple[int, i
         done.update(trial.package_wide)
         events.append(Event(aspect.id, pf.display, line, _function_name(capture)))
 
+    all_edits += _orphaned_imports(pf, all_edits)
     rewritten = None
     if all_edits or allocator.added:
         clause = pf.package_clause
@@ -102,3 +105,29 @@ def _function_name(capture: Capture) -> str:
         return capture.value("function.qualified-name")
     except Missing:
         return ""
+
+
+def _orphaned_imports(pf: ParsedFile, edits: Sequence[Edit]) -> list[Edit]:
+    """Blank the imports whose every use an edit replaced (``replace-call-target``
+    on a package's only call): Go rejects an import that is not used."""
+    replaced = [(e.start, e.end) for e in edits if e.end > e.start]
+    if not replaced:
+        return []
+    uses: dict[str, list[int]] = {}
+    for node in pf.nodes(frozenset({"selector_expression", "qualified_type"})):
+        operand = node.child_by_field_name("operand") or node.child_by_field_name("package")
+        if operand is not None and operand.type in ("identifier", "package_identifier"):
+            uses.setdefault(pf.text(operand), []).append(operand.start_byte)
+    inserted = "\n".join(e.text for e in edits)
+    orphaned = []
+    for spec in pf.import_specs:
+        found = uses.get(spec.local, [])
+        if spec.local in ("_", ".") or not found or re.search(rf"\b{re.escape(spec.local)}\.", inserted):
+            continue
+        if all(any(start <= use < end for start, end in replaced) for use in found):
+            name = spec.node.child_by_field_name("name")
+            if name is not None:
+                orphaned.append(Edit(name.start_byte, name.end_byte, "_", "overlay-gen"))
+            else:
+                orphaned.append(Edit(spec.node.start_byte, spec.node.start_byte, "_ ", "overlay-gen"))
+    return orphaned

@@ -94,8 +94,10 @@ def _check_target(advice: Advice, join_point: JoinPoint, loc: Loc) -> None:
     wanted = ", ".join(sorted(t.replace("_", " ") for t in advice.ACCEPTS))
     selected = join_point.node_types
     if selected is None:
-        raise loc.error(f"acts on {wanted}, but the join point only filters packages or files",
-                        hint="combine it with a join point that selects nodes in all-of")
+        raise loc.error(
+            f"acts on {wanted}, but the join point only filters packages or files",
+            hint="combine it with a join point that selects nodes in all-of",
+        )
     if not selected <= advice.ACCEPTS:
         extra = ", ".join(sorted(t.replace("_", " ") for t in selected - advice.ACCEPTS))
         raise loc.error(f"acts on {wanted}, but the join point also selects {extra}")

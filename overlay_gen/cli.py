@@ -33,11 +33,24 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"overlay-gen {__version__}")
     parser.add_argument("directory", nargs="?", default=".", type=Path, help="the Go module (default: .)")
-    parser.add_argument("-o", "--overlay", type=Path, help="overlay file to write (default: overlay.json in the module root)")
-    parser.add_argument("--shadow-dir", type=Path, help="where rewritten files go (default: .overlay-gen in the module root)")
+    parser.add_argument(
+        "-o", "--overlay", type=Path, help="overlay file to write (default: overlay.json in the module root)"
+    )
+    parser.add_argument(
+        "--shadow-dir", type=Path, help="where rewritten files go (default: .overlay-gen in the module root)"
+    )
     parser.add_argument("--tests", action="store_true", help="also instrument test files (resolve with go list -test)")
-    parser.add_argument("--strict", action="store_true", help="fail when a rewritten file is not valid Go, instead of leaving it out")
-    parser.add_argument("--aspects", action="append", type=Path, default=[], metavar="FILE", help="load this aspect file too (repeatable)")
+    parser.add_argument(
+        "--strict", action="store_true", help="fail when a rewritten file is not valid Go, instead of leaving it out"
+    )
+    parser.add_argument(
+        "--aspects",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="load this aspect file too (repeatable)",
+    )
     parser.add_argument("--no-builtin", action="store_true", help="do not load the built-in aspects")
     parser.add_argument("-q", "--quiet", action="store_true", help="print errors only")
     return parser

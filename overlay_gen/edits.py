@@ -95,7 +95,9 @@ def apply(
         resumes = index + 1 == len(ordered) or ordered[index + 1].start > cursor
         line, column = lines.position(cursor)
         if resumes and cursor < len(source) and out_line != line:
-            out.append(f"//line :{line}:{column}\n".encode() if at_line_start else f"/*line :{line}:{column}*/".encode())
+            out.append(
+                f"//line :{line}:{column}\n".encode() if at_line_start else f"/*line :{line}:{column}*/".encode()
+            )
             out_line = line
             at_line_start = False
     out.append(source[cursor:])

@@ -23,13 +23,12 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import attrs
-import networkx as nx
 
 from .advice import NewFile
 from .advise import FileResult
 from .errors import GoEnvironmentError, RewriteError
 from .places import Layout, ModuleCopy
-from .resolve import Package, go_binary, packages_of
+from .resolve import Package, PackageGraph, go_binary, packages_of
 from .verify import rejected
 
 
@@ -61,7 +60,7 @@ def new_file_source(pkg: Package, new: NewFile) -> bytes:
 
 def emit(
     results: Sequence[FileResult],
-    graph: nx.DiGraph,
+    graph: PackageGraph,
     layout: Layout,
     overlay_path: Path,
     *,
@@ -112,7 +111,7 @@ def _write_files(results: Sequence[FileResult], layout: Layout, staging: Path) -
     return written
 
 
-def _overlay_entries(kept: Iterable[Written], graph: nx.DiGraph, layout: Layout, staging: Path) -> dict[str, str]:
+def _overlay_entries(kept: Iterable[Written], graph: PackageGraph, layout: Layout, staging: Path) -> dict[str, str]:
     replace: dict[str, str] = {}
     used_copies = sorted({w.copy for w in kept if w.copy is not None}, key=lambda c: c.name)
     for w in kept:
@@ -131,7 +130,7 @@ def _overlay_entries(kept: Iterable[Written], graph: nx.DiGraph, layout: Layout,
     return replace
 
 
-def _module_files(copy: ModuleCopy, graph: nx.DiGraph, layout: Layout) -> list[str]:
+def _module_files(copy: ModuleCopy, graph: PackageGraph, layout: Layout) -> list[str]:
     """Every file the build may read from a module copy: its packages' directories
     (all regular files, so assembly, cgo and embed sources come along) and embeds."""
     files: set[str] = set()

@@ -18,8 +18,30 @@ from tree_sitter import Node
 from .parse import ParsedFile
 
 PREDECLARED = frozenset(
-    "any bool byte comparable complex64 complex128 error float32 float64 int int8 int16 int32 "
-    "int64 rune string uint uint8 uint16 uint32 uint64 uintptr".split()
+    [
+        "any",
+        "bool",
+        "byte",
+        "comparable",
+        "complex64",
+        "complex128",
+        "error",
+        "float32",
+        "float64",
+        "int",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "rune",
+        "string",
+        "uint",
+        "uint8",
+        "uint16",
+        "uint32",
+        "uint64",
+        "uintptr",
+    ]
 )
 
 
@@ -43,8 +65,8 @@ def _emit(node: Node, pf: ParsedFile, out: list[str]) -> None:
             out.append(f"{pf.imports.get(local, local)}.{pf.text(name)}")
             return
     if node.type == "type_identifier" and node.parent is not None and node.parent.type != "qualified_type":
-        name = pf.text(node)
-        out.append(name if name in PREDECLARED else f"{pf.package.path}.{name}")
+        ident = pf.text(node)
+        out.append(ident if ident in PREDECLARED else f"{pf.package.path}.{ident}")
         return
     if node.type == "generic_type":
         # Type arguments do not take part in matching: *List[T] is *List.
@@ -57,16 +79,6 @@ def _emit(node: Node, pf: ParsedFile, out: list[str]) -> None:
         return
     for child in node.children:
         _emit(child, pf, out)
-
-
-def canonical_name(spec: str, default_package: str | None = None) -> str:
-    """An aspect's type spelling in canonical form (``*T`` resolved against
-    ``default_package`` when it has no import path)."""
-    text = normalize(spec)
-    if default_package and re.fullmatch(r"\*?[A-Za-z_]\w*", text) and text.lstrip("*") not in PREDECLARED:
-        star = "*" if text.startswith("*") else ""
-        return f"{star}{default_package}.{text.lstrip('*')}"
-    return text
 
 
 def split_qualified(spec: str) -> tuple[str, str]:

@@ -10,7 +10,7 @@ tree-sitter could not parse (syntax newer than tree-sitter-go), or that
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import attrs
 from tree_sitter import Node
@@ -39,15 +39,20 @@ class FileMatches:
 
 
 def match_package(
-    candidates: PackageCandidates, aspects: Sequence[Aspect], layout: Layout
+    candidates: PackageCandidates,
+    aspects: Sequence[Aspect],
+    layout: Layout,
+    package_names: Mapping[str, str],
 ) -> Iterator[FileMatches]:
-    """The matches in each file of one package that has any."""
+    """The matches in each file of one package that has any. ``package_names``
+    maps import paths to package names (how an unnamed import is referred to)."""
     pending = {i for c in candidates.files for i in c.package_aspects}
     for cand in candidates.files:
         wanted = [*cand.node_aspects, *sorted(i for i in cand.package_aspects if i in pending)]
         if not wanted:
             continue
-        pf = ParsedFile(cand.path, layout.display(cand.path, cand.package), cand.package, cand.source)
+        display = layout.display(cand.path, cand.package)
+        pf = ParsedFile(cand.path, display, cand.package, cand.source, package_names)
         if pf.ignored:
             continue
         found = FileMatches(pf)

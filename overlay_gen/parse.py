@@ -9,7 +9,8 @@ process and reused.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Iterable, Iterator, Mapping
 
 import attrs
 import tree_sitter_go
@@ -42,6 +43,24 @@ def parse_bytes(source: bytes) -> Tree:
 _IGNORE_DIRECTIVES = (b"//overlay-gen:ignore", b"//orchestrion:ignore")
 
 
+@attrs.frozen
+class ImportSpec:
+    node: Node
+    path: str
+    local: str  # the name the file uses: its own alias, or the package's name
+    named: bool  # the spec gives a name (alias, "_" or ".")
+
+
+def guess_name(path: str) -> str:
+    """The usual package name of an import path the graph does not know."""
+    parts = path.split("/")
+    last = parts[-1]
+    if re.fullmatch(r"v\d+", last) and len(parts) > 1:
+        last = parts[-2]
+    last = re.sub(r"\.v\d+$", "", last).removeprefix("go-")
+    return re.sub(r"\W", "_", last)
+
+
 @attrs.define(eq=False)
 class ParsedFile:
     """A Go source file, parsed, in the context of the package that owns it."""
@@ -50,9 +69,9 @@ class ParsedFile:
     display: str  # path a reviewer recognizes, used in messages
     package: Package
     source: bytes
+    package_names: Mapping[str, str] = attrs.field(factory=dict)  # import path -> package name
     tree: Tree = attrs.field(init=False)
     lines: LineMap = attrs.field(init=False)
-    _imports: dict[str, str] | None = attrs.field(init=False, default=None)
     _error_ranges: list[tuple[int, int]] | None = attrs.field(init=False, default=None)
 
     def __attrs_post_init__(self) -> None:
@@ -80,24 +99,28 @@ class ParsedFile:
 
     # --- imports -----------------------------------------------------------
 
-    @property
+    @functools.cached_property
+    def import_specs(self) -> tuple[ImportSpec, ...]:
+        specs = []
+        for spec in self.nodes(frozenset({"import_spec"})):
+            path_node = spec.child_by_field_name("path")
+            if path_node is None:
+                continue
+            path = self.text(path_node).strip('"`')
+            name_node = spec.child_by_field_name("name")
+            local = self.text(name_node) if name_node is not None else self.package_names.get(path) or guess_name(path)
+            specs.append(ImportSpec(spec, path, local, name_node is not None))
+        return tuple(specs)
+
+    @functools.cached_property
     def imports(self) -> dict[str, str]:
         """Local name -> import path, for named and unnamed imports (not ``_`` / ``.``)."""
-        if self._imports is None:
-            self._imports = {}
-            for spec in self.nodes(frozenset({"import_spec"})):
-                path_node = spec.child_by_field_name("path")
-                if path_node is None:
-                    continue
-                path = self.text(path_node).strip('"`')
-                name_node = spec.child_by_field_name("name")
-                name = self.text(name_node) if name_node is not None else path.rsplit("/", 1)[-1]
-                if name not in ("_", "."):
-                    self._imports[name] = path
-        return self._imports
+        return {s.local: s.path for s in self.import_specs if s.local not in ("_", ".")}
 
-    def local_names(self, import_path: str) -> list[str]:
-        return [name for name, path in self.imports.items() if path == import_path]
+    @functools.cached_property
+    def import_paths(self) -> frozenset[str]:
+        """Every path the file imports, blank (``_``) and dot imports included."""
+        return frozenset(s.path for s in self.import_specs)
 
     @property
     def package_clause(self) -> Node | None:

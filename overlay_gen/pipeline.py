@@ -15,7 +15,7 @@ from .emit import EmitResult, emit
 from .match import match_package
 from .places import Layout
 from .report import Event
-from .resolve import BuildContext, go_env, list_packages, package_graph
+from .resolve import BuildContext, go_env, list_packages, package_graph, packages_of
 from .select import select
 
 SHADOW_DIR = ".overlay-gen"
@@ -53,10 +53,11 @@ def generate(options: Options) -> Result:
     graph = package_graph(list_packages(BuildContext(root, options.build_flags, tests=options.tests)))
     layout = Layout(root, (options.shadow or root / SHADOW_DIR).resolve(), env)
 
+    names = {pkg.path: pkg.name for pkg in packages_of(graph)}
     files: list[FileResult] = []
     for candidates in select(graph, aspects):
         done: set[tuple[int, int]] = set()
-        for found in match_package(candidates, aspects, layout):
+        for found in match_package(candidates, aspects, layout, names):
             files.append(advise(found, aspects, done))
 
     overlay = (options.overlay or root / "overlay.json").resolve()

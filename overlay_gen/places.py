@@ -66,9 +66,9 @@ class Layout:
         if copy is not None:
             rel = os.path.relpath(path, copy.source.dir)
             return f"{copy.source.path}@{copy.source.version}/{rel}", f"mod/{copy.name}/{rel}"
-        rel = self._under(path, os.path.join(self.env.goroot, "src"))
-        if pkg.standard and rel is not None:
-            return f"$GOROOT/src/{rel}", f"goroot/src/{rel}"
+        in_goroot = self._under(path, os.path.join(self.env.goroot, "src"))
+        if pkg.standard and in_goroot is not None:
+            return f"$GOROOT/src/{in_goroot}", f"goroot/src/{in_goroot}"
         rel = os.path.relpath(path, self.root)
         safe = "/".join("__up__" if part == ".." else part for part in Path(rel).parts)
         return rel, f"main/{safe}"

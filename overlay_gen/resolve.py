@@ -17,11 +17,15 @@ import shutil
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import TypeAlias
 
 import attrs
 import networkx as nx
 
 from .errors import GoEnvironmentError
+
+# Nodes are import paths; each carries its Package under the "pkg" attribute.
+PackageGraph: TypeAlias = "nx.DiGraph[str]"
 
 # The fields we read. Naming them skips go list's staleness computation,
 # which makes it about twice as fast.
@@ -138,9 +142,7 @@ class BuildContext:
 def go_binary() -> str:
     go = shutil.which("go")
     if go is None:
-        raise GoEnvironmentError(
-            "go: not found on PATH", hint="install Go 1.26 or newer, or put it on PATH"
-        )
+        raise GoEnvironmentError("go: not found on PATH", hint="install Go 1.26 or newer, or put it on PATH")
     return go
 
 
@@ -163,14 +165,11 @@ def _run_go(args: Sequence[str], cwd: Path) -> str:
 
 def go_env(root: Path) -> GoEnv:
     """Read ``go env`` in ``root`` and check that it is a module outside a workspace."""
-    names = ("GOROOT", "GOMODCACHE", "GOVERSION", "GOOS", "GOARCH", "GOMOD", "GOWORK",
-             "GOFLAGS", "CGO_ENABLED")
+    names = ("GOROOT", "GOMODCACHE", "GOVERSION", "GOOS", "GOARCH", "GOMOD", "GOWORK", "GOFLAGS", "CGO_ENABLED")
     data = json.loads(_run_go(["env", "-json", *names], root))
     gomod = data.get("GOMOD", "")
     if not gomod or gomod == os.devnull:
-        raise GoEnvironmentError(
-            f"{root}: not inside a Go module", hint="run overlay-gen in a directory with a go.mod"
-        )
+        raise GoEnvironmentError(f"{root}: not inside a Go module", hint="run overlay-gen in a directory with a go.mod")
     if data.get("GOWORK") not in (None, "", "off"):  # GOWORK=off: go env reports "off"
         raise GoEnvironmentError(
             f"{data['GOWORK']}: go.work workspaces are not supported yet",
@@ -269,9 +268,9 @@ def list_packages(ctx: BuildContext) -> list[Package]:
     return packages
 
 
-def package_graph(packages: Sequence[Package]) -> nx.DiGraph:
+def package_graph(packages: Sequence[Package]) -> PackageGraph:
     """Hold packages as a directed graph, importer -> imported."""
-    graph: nx.DiGraph = nx.DiGraph()
+    graph: PackageGraph = nx.DiGraph()
     by_path = {pkg.import_path: pkg for pkg in packages}
     for pkg in packages:
         graph.add_node(pkg.import_path, pkg=pkg)
@@ -282,12 +281,6 @@ def package_graph(packages: Sequence[Package]) -> nx.DiGraph:
     return graph
 
 
-def resolve(ctx: BuildContext) -> tuple[GoEnv, nx.DiGraph]:
-    """Stage entry point: the Go environment and the package graph of ``ctx``."""
-    env = go_env(ctx.root)
-    return env, package_graph(list_packages(ctx))
-
-
-def packages_of(graph: nx.DiGraph) -> list[Package]:
+def packages_of(graph: PackageGraph) -> list[Package]:
     """The graph's packages in a deterministic order (sorted by import path)."""
     return [graph.nodes[name]["pkg"] for name in sorted(graph.nodes)]

@@ -15,10 +15,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import attrs
-import networkx as nx
 
 from .aspect import Aspect
-from .resolve import Package, packages_of
+from .resolve import Package, PackageGraph, packages_of
 
 
 @attrs.frozen
@@ -36,7 +35,7 @@ class PackageCandidates:
     files: tuple[Candidate, ...]
 
 
-def select(graph: nx.DiGraph, aspects: Sequence[Aspect]) -> list[PackageCandidates]:
+def select(graph: PackageGraph, aspects: Sequence[Aspect]) -> list[PackageCandidates]:
     claimed: set[str] = set()
     selected = []
     for pkg in packages_of(graph):
@@ -49,7 +48,7 @@ def select(graph: nx.DiGraph, aspects: Sequence[Aspect]) -> list[PackageCandidat
         for path in owned:
             with open(path, "rb") as f:
                 source = f.read()
-            may = [i for i in wanted if aspects[i].join_point.may_match_file(source)]
+            may = [i for i in wanted if aspects[i].join_point.may_match_file(source, pkg)]
             node_aspects = tuple(i for i in may if not aspects[i].package_scoped)
             package_aspects = tuple(i for i in may if aspects[i].package_scoped)
             if node_aspects or package_aspects:

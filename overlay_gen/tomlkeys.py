@@ -26,9 +26,6 @@ class Loc:
     def __truediv__(self, part: str | int) -> Loc:
         return attrs.evolve(self, path=(*self.path, part))
 
-    def with_aspect(self, aspect: str) -> Loc:
-        return attrs.evolve(self, aspect=aspect)
-
     @property
     def key(self) -> str:
         out = ""

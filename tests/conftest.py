@@ -67,7 +67,9 @@ def overlay_gen(cwd: Path, *args: str, env: dict[str, str] | None = None) -> sub
     )
 
 
-def go(cwd: Path, *args: str, env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+def go(
+    cwd: Path, *args: str, env: dict[str, str] | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run(["go", *args], cwd=cwd, env=env, capture_output=True, text=True, check=False)
     if check and proc.returncode != 0:
         raise AssertionError(f"go {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")

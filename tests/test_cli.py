@@ -7,7 +7,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import overlay_gen
 
 ASPECT = """
@@ -54,7 +53,10 @@ def test_usage_error(module: Path) -> None:
     ("text", "message"),
     [
         ("[[aspect]\n", "a.toml: not valid TOML: "),
-        (ASPECT.replace("join-point", "joinpoint"), "a.toml: aspect[0].joinpoint: unknown key (did you mean 'join-point'?)"),
+        (
+            ASPECT.replace("join-point", "joinpoint"),
+            "a.toml: aspect[0].joinpoint: unknown key (did you mean 'join-point'?)",
+        ),
         (
             ASPECT.replace("function-declaration", "function-declration"),
             "a.toml: aspect 't.enter': join-point.all-of[1].function-declration: unknown join point "
@@ -62,11 +64,13 @@ def test_usage_error(module: Path) -> None:
         ),
         (
             ASPECT.replace('name = "main"', "name = 3"),
-            "a.toml: aspect 't.enter': join-point.all-of[1].function-declaration.name: expected a string, found an integer",
+            "a.toml: aspect 't.enter': join-point.all-of[1].function-declaration.name: "
+            "expected a string, found an integer",
         ),
         (
             ASPECT.replace("prepend-statements", "prepend-statement"),
-            "a.toml: aspect 't.enter': advice[0].prepend-statement: unknown advice (did you mean 'prepend-statements'?)",
+            "a.toml: aspect 't.enter': advice[0].prepend-statement: unknown advice "
+            "(did you mean 'prepend-statements'?)",
         ),
         (
             ASPECT.replace('println("enter")', 'println("{{function.nam}}")'),

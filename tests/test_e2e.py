@@ -14,7 +14,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import copy_fixture, go, overlay_gen, tree_digest
 
 
@@ -37,12 +36,15 @@ def test_overlay_covers_main_module_dependency_and_stdlib(hello: Path, go_env: d
     shadow = hello / ".overlay-gen"
     copy = shadow / "mod" / "example.com" / "greeting@v1.0.0"
     assert replace[str(hello / "main.go")] == str(shadow / "main" / "main.go")
-    assert replace[f"{goroot}/src/text/tabwriter/tabwriter.go"] == str(shadow / "goroot/src/text/tabwriter/tabwriter.go")
+    assert replace[f"{goroot}/src/text/tabwriter/tabwriter.go"] == str(
+        shadow / "goroot/src/text/tabwriter/tabwriter.go"
+    )
     # The dependency: a module copy made of overlay entries, and a replace in an overlaid go.mod.
     assert replace[str(hello / "go.mod")] == str(shadow / "go.mod")
-    assert "replace example.com/greeting v1.0.0 => ./.overlay-gen/mod/example.com/greeting@v1.0.0" in (
-        shadow / "go.mod"
-    ).read_text()
+    assert (
+        "replace example.com/greeting v1.0.0 => ./.overlay-gen/mod/example.com/greeting@v1.0.0"
+        in (shadow / "go.mod").read_text()
+    )
     assert (copy / "greeting.go").read_text().count("[overlay-gen] enter") == 1
     assert replace[str(copy / "go.mod")].endswith("example.com/greeting/@v/v1.0.0.mod")
     # Nothing under GOMODCACHE is a key: the go command would refuse the overlay.
@@ -79,7 +81,9 @@ def test_built_program_runs_injected_code_in_all_three_places(hello: Path, go_en
 
 @pytest.mark.gobuild
 @pytest.mark.parametrize(
-    ("trimpath", "shadow_outside"), [(False, False), (True, False), (True, True)], ids=["plain", "trimpath", "trimpath-outside"]
+    ("trimpath", "shadow_outside"),
+    [(False, False), (True, False), (True, True)],
+    ids=["plain", "trimpath", "trimpath-outside"],
 )
 def test_panic_in_instrumented_function_reports_original_line(
     hello: Path, go_env: dict[str, str], trimpath: bool, shadow_outside: bool
@@ -144,7 +148,11 @@ def _outputs(root: Path) -> dict[str, bytes]:
     ("breakage", "exit_code", "message"),
     [
         ("aspect", 3, "bad.toml: not valid TOML"),
-        ("go-list", 4, "go list: example.com/nowhere: no required module provides package example.com/nowhere; to add it: go get"),
+        (
+            "go-list",
+            4,
+            "go list: example.com/nowhere: no required module provides package example.com/nowhere; to add it: go get",
+        ),
         ("strict", 5, "the rewritten file is not valid Go"),
     ],
 )
@@ -163,7 +171,9 @@ def test_failing_run_leaves_previous_output_intact(
     else:
         (hello / "bad.toml").write_text(_BROKEN_RENDER)
         (hello / "overlay-gen.toml").write_text('aspects = ["aspects.toml", "bad.toml"]\n')
-        (hello / "main.go").write_text((hello / "main.go").read_text().replace("func main", "//demo:count 1 +\nfunc main"))
+        (hello / "main.go").write_text(
+            (hello / "main.go").read_text().replace("func main", "//demo:count 1 +\nfunc main")
+        )
         args.append("--strict")
     proc = overlay_gen(hello, *args, env=go_env)
     assert proc.returncode == exit_code, proc.stderr
@@ -224,7 +234,9 @@ def test_generation_is_deterministic_across_runs_and_clones(tmp_path: Path, go_e
     assert _outputs(first) == once
     _generate(second, go_env)
     other = _outputs(second)
-    assert {k: v for k, v in other.items() if k != "overlay.json"} == {k: v for k, v in once.items() if k != "overlay.json"}
+    assert {k: v for k, v in other.items() if k != "overlay.json"} == {
+        k: v for k, v in once.items() if k != "overlay.json"
+    }
     assert other["overlay.json"].replace(bytes(second), bytes(first)) == once["overlay.json"]
     assert list(json.loads(once["overlay.json"])["Replace"]) == sorted(json.loads(once["overlay.json"])["Replace"])
     for path, content in once.items():

@@ -33,14 +33,13 @@ from pathlib import Path
 
 import attrs
 import pytest
+import txtar
+from conftest import go
 
 from overlay_gen.advice import REGISTRY as ADVICE
 from overlay_gen.errors import OverlayGenError
 from overlay_gen.join import REGISTRY as JOIN_POINTS
 from overlay_gen.pipeline import Options, generate
-
-import txtar
-from conftest import go
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 UPDATE = os.environ.get("OVERLAY_GEN_UPDATE_GOLDEN") == "1"

@@ -8,7 +8,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO
 
 
@@ -32,8 +31,12 @@ def test_wheel_ships_builtin_aspects_and_loads_them(tmp_path: Path) -> None:
         "print([x.id for p, d in files for x in a.load_file(p, d)])"
     )
     out = subprocess.run(
-        [sys.executable, "-c", probe], cwd=tmp_path, env={"PYTHONPATH": str(tmp_path / "site")},
-        capture_output=True, text=True, check=True,
+        [sys.executable, "-c", probe],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(tmp_path / "site")},
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert out.splitlines()[0].startswith(str(tmp_path / "site" / "overlay_gen" / "aspects"))
     assert "overlay-gen.build-info" in out

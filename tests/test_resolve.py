@@ -8,7 +8,6 @@ from pathlib import Path
 import attrs
 import networkx as nx
 import pytest
-
 from conftest import copy_fixture, go
 
 from overlay_gen.resolve import BuildContext, go_env, list_packages, package_graph
@@ -48,7 +47,7 @@ def test_test_variants_when_asked(hello: Path) -> None:
 
 
 def test_environment_and_build_flags_decide_the_files(hello: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (hello / "calc" / "calc_windows.go").write_text("package calc\n\nconst OS = \"windows\"\n")
+    (hello / "calc" / "calc_windows.go").write_text('package calc\n\nconst OS = "windows"\n')
     (hello / "calc" / "calc_tagged.go").write_text("//go:build special\n\npackage calc\n\nconst Tag = 1\n")
 
     def files() -> set[str]:

@@ -72,7 +72,7 @@ def parse(text: str) -> Archive:
     return archive
 
 
-def format(archive: Archive) -> str:  # noqa: A001 - the txtar package's name for it
+def format(archive: Archive) -> str:
     out = [_with_newline(archive.comment)]
     for name, data in archive.files:
         out.append(f"-- {name} --\n")

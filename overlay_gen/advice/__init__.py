@@ -135,7 +135,7 @@ def parse_advice(value: Any, loc: Loc) -> Advice:
 
 
 # The kinds, one module each. Imported last: they register themselves.
-from . import (  # noqa: E402
+from . import (
     add_blank_import,
     add_file,
     add_struct_field,
@@ -153,15 +153,15 @@ __all__ = [
     "NewFile",
     "Site",
     "Skip",
-    "parse_advice",
-    "read_template",
-    "register",
     "add_blank_import",
     "add_file",
     "add_struct_field",
     "append_arguments",
     "inject_declarations",
+    "parse_advice",
     "prepend_statements",
+    "read_template",
+    "register",
     "replace_call_target",
     "wrap_expression",
 ]

@@ -4,7 +4,7 @@ Each kind is one small module of this package, registered under its TOML key
 with :func:`register`. A join point answers, from cheapest to dearest:
 
 1. ``may_match_package(pkg)``: can it match anything in this package? (graph only)
-2. ``may_match_file(source)``: can it match anything in these bytes? (a byte search)
+2. ``may_match_file(source, pkg)``: can it match anything in these bytes? (a byte search)
 3. ``matches_file(pf)`` and ``matches_node(node, pf)``: the exact answer, on
    the parsed file, for one node of a type in ``node_types``.
 
@@ -45,7 +45,7 @@ class JoinPoint:
     def may_match_package(self, pkg: Package) -> bool:
         return True
 
-    def may_match_file(self, source: bytes) -> bool:
+    def may_match_file(self, source: bytes, pkg: Package) -> bool:
         return True
 
     def matches_file(self, pf: ParsedFile) -> bool:
@@ -86,7 +86,7 @@ def glob_match(pattern: str, name: str) -> bool:
 
 
 # The kinds, one module each. Imported last: they register themselves.
-from . import (  # noqa: E402
+from . import (
     call,
     combinators,
     directive,
@@ -102,16 +102,16 @@ from . import (  # noqa: E402
 __all__ = [
     "REGISTRY",
     "JoinPoint",
-    "full_match",
-    "parse_join_point",
-    "register",
     "call",
     "combinators",
     "directive",
+    "full_match",
     "function_declaration",
     "function_literal",
     "main_package",
     "package",
+    "parse_join_point",
+    "register",
     "struct_definition",
     "struct_literal",
     "test_main",

@@ -34,11 +34,10 @@ class Signature:
         )
 
     def matches(self, fn: Node, pf: ParsedFile) -> bool:
-        if self.args is not None and parameter_types(fn.child_by_field_name("parameters"), pf) != self.args:
-            return False
-        if self.results is not None and parameter_types(fn.child_by_field_name("result"), pf) != self.results:
-            return False
-        return True
+        args_ok = self.args is None or parameter_types(fn.child_by_field_name("parameters"), pf) == self.args
+        return args_ok and (
+            self.results is None or parameter_types(fn.child_by_field_name("result"), pf) == self.results
+        )
 
 
 def parameter_types(params: Node | None, pf: ParsedFile) -> tuple[str, ...]:

@@ -23,6 +23,7 @@ from tree_sitter import Node
 
 from ..gotypes import canonical, normalize, split_qualified
 from ..parse import FUNCTION_NODES, ParsedFile, enclosing
+from ..resolve import Package
 from ..tomlkeys import Loc
 from . import JoinPoint, ParseFn, register
 from .function_declaration import type_matches
@@ -60,10 +61,10 @@ class Call(JoinPoint):
         receiver = normalize((loc / "receiver").string(table["receiver"])) if "receiver" in table else None
         return cls(name=name, method=True, receiver=receiver)
 
-    def may_match_file(self, source: bytes) -> bool:
+    def may_match_file(self, source: bytes, pkg: Package) -> bool:
         if self.name.encode() not in source:
             return False
-        return self.method or f'"{self.import_path}"'.encode() in source or b"package " in source
+        return self.method or pkg.path == self.import_path or f'"{self.import_path}"'.encode() in source
 
     def matches_node(self, node: Node, pf: ParsedFile) -> bool:
         target = node.child_by_field_name("function")

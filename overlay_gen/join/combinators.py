@@ -53,8 +53,8 @@ class AllOf(JoinPoint):
     def may_match_package(self, pkg: Package) -> bool:
         return all(m.may_match_package(pkg) for m in self.members)
 
-    def may_match_file(self, source: bytes) -> bool:
-        return all(m.may_match_file(source) for m in self.members)
+    def may_match_file(self, source: bytes, pkg: Package) -> bool:
+        return all(m.may_match_file(source, pkg) for m in self.members)
 
     def matches_file(self, pf: ParsedFile) -> bool:
         return all(m.matches_file(pf) for m in self.members)
@@ -85,8 +85,8 @@ class OneOf(JoinPoint):
     def may_match_package(self, pkg: Package) -> bool:
         return any(m.may_match_package(pkg) for m in self.members)
 
-    def may_match_file(self, source: bytes) -> bool:
-        return any(m.may_match_file(source) for m in self.members)
+    def may_match_file(self, source: bytes, pkg: Package) -> bool:
+        return any(m.may_match_file(source, pkg) for m in self.members)
 
     def matches_file(self, pf: ParsedFile) -> bool:
         return any(m.matches_file(pf) for m in self.members)

@@ -17,6 +17,7 @@ import attrs
 from tree_sitter import Node
 
 from ..parse import FUNCTION_NODES, ParsedFile
+from ..resolve import Package
 from ..tomlkeys import Loc
 from . import JoinPoint, ParseFn, register
 
@@ -36,7 +37,7 @@ class Directive(JoinPoint):
             raise loc.error(f"{value!r} is not a directive name", hint='write it as "dd:span"')
         return cls(name=name)
 
-    def may_match_file(self, source: bytes) -> bool:
+    def may_match_file(self, source: bytes, pkg: Package) -> bool:
         return b"//" + self.name.encode() in source
 
     def matches_node(self, node: Node, pf: ParsedFile) -> bool:

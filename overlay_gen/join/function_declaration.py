@@ -20,6 +20,7 @@ from tree_sitter import Node
 
 from ..gotypes import canonical, normalize
 from ..parse import ParsedFile
+from ..resolve import Package
 from ..tomlkeys import Loc
 from . import JoinPoint, ParseFn, glob_match, register
 from ._signature import Signature
@@ -44,7 +45,7 @@ class FunctionDeclaration(JoinPoint):
             signature=Signature.from_toml(table["signature"], loc / "signature") if "signature" in table else None,
         )
 
-    def may_match_file(self, source: bytes) -> bool:
+    def may_match_file(self, source: bytes, pkg: Package) -> bool:
         if self.name and not any(c in self.name for c in "*?["):
             return self.name.encode() in source
         return b"func" in source

@@ -14,6 +14,7 @@ import attrs
 from tree_sitter import Node
 
 from ..parse import ParsedFile
+from ..resolve import Package
 from ..tomlkeys import Loc
 from . import JoinPoint, ParseFn, register
 from ._signature import Signature
@@ -33,7 +34,7 @@ class FunctionLiteral(JoinPoint):
         sig = Signature.from_toml(table["signature"], loc / "signature") if "signature" in table else None
         return cls(signature=sig)
 
-    def may_match_file(self, source: bytes) -> bool:
+    def may_match_file(self, source: bytes, pkg: Package) -> bool:
         return b"func(" in source or b"func (" in source
 
     def matches_node(self, node: Node, pf: ParsedFile) -> bool:

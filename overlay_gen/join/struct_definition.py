@@ -42,7 +42,7 @@ class StructDefinition(JoinPoint):
     def may_match_package(self, pkg: Package) -> bool:
         return not self.import_path or pkg.path == self.import_path
 
-    def may_match_file(self, source: bytes) -> bool:
+    def may_match_file(self, source: bytes, pkg: Package) -> bool:
         return self.name.encode() in source and b"struct" in source
 
     def matches_node(self, node: Node, pf: ParsedFile) -> bool:

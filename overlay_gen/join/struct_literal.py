@@ -4,8 +4,9 @@
 
 ``type`` is an import path and a type name (a bare name matches the type of
 the file's own package). ``match`` is ``"value"`` (``T{...}`` not under
-``&``), ``"pointer"`` (``&T{...}``) or ``"any"`` (the default). Selects the
-literal, or for ``"pointer"`` the ``&T{...}`` expression.
+``&``), ``"pointer"`` (``&T{...}``) or ``"any"`` (both, the default). Selects
+the whole expression: for ``&T{...}`` that is the ``&`` expression, never the
+literal inside it, so wrapping it wraps the pointer.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from tree_sitter import Node
 
 from ..gotypes import canonical, normalize, split_qualified
 from ..parse import ParsedFile
+from ..resolve import Package
 from ..tomlkeys import Loc, suggest
 from . import JoinPoint, ParseFn, register
 
@@ -45,18 +47,16 @@ class StructLiteral(JoinPoint):
             raise (loc / "match").error(f"{match!r} is not one of {', '.join(_MATCH)}", hint=suggest(match, _MATCH))
         return cls(import_path=path, name=name, match=match)
 
-    def may_match_file(self, source: bytes) -> bool:
+    def may_match_file(self, source: bytes, pkg: Package) -> bool:
         return (self.name + "{").encode() in source
 
     def matches_node(self, node: Node, pf: ParsedFile) -> bool:
         if node.type == "unary_expression":
-            if self.match != "pointer" or not pf.text(node).startswith("&"):
+            if self.match == "value" or not pf.text(node).startswith("&"):
                 return False
             operand = node.child_by_field_name("operand")
             return operand is not None and operand.type == "composite_literal" and self._literal(operand, pf)
-        if self.match == "pointer":
-            return False
-        if self.match == "value" and node.parent is not None and node.parent.type == "unary_expression":
+        if self.match == "pointer" or _address_taken(node):
             return False
         return self._literal(node, pf)
 
@@ -66,3 +66,8 @@ class StructLiteral(JoinPoint):
             return False
         want = f"{self.import_path or pf.package.path}.{self.name}"
         return canonical(type_node, pf) == want
+
+
+def _address_taken(literal: Node) -> bool:
+    parent = literal.parent
+    return parent is not None and parent.type == "unary_expression" and parent.child_by_field_name("operand") == literal
