@@ -19,6 +19,7 @@ import attrs
 
 from ..captures import KNOWN, Capture, values
 from ..edits import Edit, Import
+from ..registry import Registry
 from ..template import Form, Template, compile_template
 from ..tomlkeys import Loc
 
@@ -113,25 +114,34 @@ class Advice:
         raise NotImplementedError
 
 
-def read_template(value: Any, loc: Loc, form: Form, extra_keys: Iterable[str] = ()) -> tuple[dict[str, Any], Template]:
-    """The advice table (``template``, ``imports`` and ``extra_keys``) and its compiled template."""
-    table = loc.table(value, ["template", "imports", *extra_keys], required=["template"])
+def read_template(value: Any, loc: Loc, form: Form) -> Template:
+    """The compiled template of an advice table (keys ``template`` and ``imports``)."""
+    table = loc.table(value, ["template", "imports"], required=["template"])
     text = (loc / "template").string(table["template"]).strip("\n")
     imports = (loc / "imports").string_table(table.get("imports", {}))
-    return table, compile_template(text, imports, form, KNOWN, loc)
+    return compile_template(text, imports, form, KNOWN, loc)
 
 
-REGISTRY: dict[str, type[Advice]] = {}
+@attrs.frozen
+class TemplateAdvice(Advice):
+    """Advice whose TOML table is a template of form ``FORM`` and its imports."""
+
+    FORM: ClassVar[Form]
+
+    template: Template
+
+    @classmethod
+    def from_toml(cls, value: Any, loc: Loc) -> Advice:
+        return cls(read_template(value, loc, cls.FORM))
 
 
-def register(cls: type[Advice]) -> type[Advice]:
-    REGISTRY[cls.key] = cls
-    return cls
+REGISTRY: Registry[type[Advice]] = Registry("advice")
+register = REGISTRY.register
 
 
 def parse_advice(value: Any, loc: Loc) -> Advice:
-    key, inner = loc.one_key(value, REGISTRY, "advice")
-    return REGISTRY[key].from_toml(inner, loc / key)
+    kind, inner, at = REGISTRY.lookup(value, loc)
+    return kind.from_toml(inner, at)
 
 
 # The kinds, one module each. Imported last: they register themselves.
@@ -153,6 +163,7 @@ __all__ = [
     "NewFile",
     "Site",
     "Skip",
+    "TemplateAdvice",
     "add_blank_import",
     "add_file",
     "add_struct_field",

@@ -16,27 +16,20 @@ template's declarations.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import attrs
 
 from ..edits import Edit
-from ..template import Form, Template
-from ..tomlkeys import Loc
-from . import Advice, ImportAllocator, NewFile, Site, read_template, register
+from ..template import Form
+from . import ImportAllocator, NewFile, Site, TemplateAdvice, register
 
 
 @register
 @attrs.frozen
-class AddFile(Advice):
+class AddFile(TemplateAdvice):
     key = "add-file"
+    FORM = Form.DECLARATIONS
     ACCEPTS = None
-
-    template: Template
-
-    @classmethod
-    def from_toml(cls, value: Any, loc: Loc) -> Advice:
-        return cls(read_template(value, loc, Form.DECLARATIONS)[1])
 
     def edits(self, site: Site) -> list[Edit]:
         allocator = ImportAllocator(b"")

@@ -9,27 +9,19 @@ existing fields do not change; the struct's lines keep their numbers.
 
 from __future__ import annotations
 
-from typing import Any
-
 import attrs
 
 from ..edits import Edit
-from ..template import Form, Template
-from ..tomlkeys import Loc
-from . import Advice, Site, Skip, read_template, register
+from ..template import Form
+from . import Site, Skip, TemplateAdvice, register
 
 
 @register
 @attrs.frozen
-class AddStructField(Advice):
+class AddStructField(TemplateAdvice):
     key = "add-struct-field"
+    FORM = Form.FIELDS
     ACCEPTS = frozenset({"type_spec"})
-
-    template: Template
-
-    @classmethod
-    def from_toml(cls, value: Any, loc: Loc) -> Advice:
-        return cls(read_template(value, loc, Form.FIELDS)[1])
 
     def edits(self, site: Site) -> list[Edit]:
         struct = site.capture.require("type_spec").child_by_field_name("type")

@@ -10,27 +10,19 @@ spreads a slice (``f(xs...)``) cannot take more arguments: it is skipped.
 
 from __future__ import annotations
 
-from typing import Any
-
 import attrs
 
 from ..edits import Edit
-from ..template import Form, Template
-from ..tomlkeys import Loc
-from . import Advice, Site, Skip, read_template, register
+from ..template import Form
+from . import Site, Skip, TemplateAdvice, register
 
 
 @register
 @attrs.frozen
-class AppendArguments(Advice):
+class AppendArguments(TemplateAdvice):
     key = "append-arguments"
+    FORM = Form.ARGUMENTS
     ACCEPTS = frozenset({"call_expression"})
-
-    template: Template
-
-    @classmethod
-    def from_toml(cls, value: Any, loc: Loc) -> Advice:
-        return cls(read_template(value, loc, Form.ARGUMENTS)[1])
 
     def edits(self, site: Site) -> list[Edit]:
         args = site.capture.require("call_expression").child_by_field_name("arguments")

@@ -10,27 +10,19 @@ when the join point matches in several files. Original lines are untouched.
 
 from __future__ import annotations
 
-from typing import Any
-
 import attrs
 
 from ..edits import Edit
-from ..template import Form, Template
-from ..tomlkeys import Loc
-from . import Advice, Site, read_template, register
+from ..template import Form
+from . import Site, TemplateAdvice, register
 
 
 @register
 @attrs.frozen
-class InjectDeclarations(Advice):
+class InjectDeclarations(TemplateAdvice):
     key = "inject-declarations"
+    FORM = Form.DECLARATIONS
     ACCEPTS = None
-
-    template: Template
-
-    @classmethod
-    def from_toml(cls, value: Any, loc: Loc) -> Advice:
-        return cls(read_template(value, loc, Form.DECLARATIONS)[1])
 
     def edits(self, site: Site) -> list[Edit]:
         source = site.capture.pf.source

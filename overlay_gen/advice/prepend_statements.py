@@ -10,28 +10,20 @@ aspects prepending to one function run in aspect order.
 
 from __future__ import annotations
 
-from typing import Any
-
 import attrs
 
 from ..edits import Edit
 from ..parse import FUNCTION_NODES
-from ..template import Form, Template
-from ..tomlkeys import Loc
-from . import Advice, Site, Skip, read_template, register
+from ..template import Form
+from . import Site, Skip, TemplateAdvice, register
 
 
 @register
 @attrs.frozen
-class PrependStatements(Advice):
+class PrependStatements(TemplateAdvice):
     key = "prepend-statements"
+    FORM = Form.STATEMENTS
     ACCEPTS = FUNCTION_NODES
-
-    template: Template
-
-    @classmethod
-    def from_toml(cls, value: Any, loc: Loc) -> Advice:
-        return cls(read_template(value, loc, Form.STATEMENTS)[1])
 
     def edits(self, site: Site) -> list[Edit]:
         fn = site.capture.function

@@ -10,27 +10,19 @@ original target is available as ``{{call.function}}``, so a template such as
 
 from __future__ import annotations
 
-from typing import Any
-
 import attrs
 
 from ..edits import Edit
-from ..template import Form, Template
-from ..tomlkeys import Loc
-from . import Advice, Site, read_template, register
+from ..template import Form
+from . import Site, TemplateAdvice, register
 
 
 @register
 @attrs.frozen
-class ReplaceCallTarget(Advice):
+class ReplaceCallTarget(TemplateAdvice):
     key = "replace-call-target"
+    FORM = Form.EXPRESSION
     ACCEPTS = frozenset({"call_expression"})
-
-    template: Template
-
-    @classmethod
-    def from_toml(cls, value: Any, loc: Loc) -> Advice:
-        return cls(read_template(value, loc, Form.EXPRESSION)[1])
 
     def edits(self, site: Site) -> list[Edit]:
         target = site.capture.require("call_expression").child_by_field_name("function")

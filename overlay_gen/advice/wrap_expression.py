@@ -17,22 +17,21 @@ from typing import Any
 import attrs
 
 from ..edits import Edit
-from ..template import Form, Placeholder, Template
+from ..template import Form, Placeholder
 from ..tomlkeys import Loc
-from . import Advice, Site, read_template, register
+from . import Advice, Site, TemplateAdvice, read_template, register
 
 
 @register
 @attrs.frozen
-class WrapExpression(Advice):
+class WrapExpression(TemplateAdvice):
     key = "wrap-expression"
+    FORM = Form.EXPRESSION
     ACCEPTS = frozenset({"call_expression", "composite_literal", "unary_expression"})
-
-    template: Template
 
     @classmethod
     def from_toml(cls, value: Any, loc: Loc) -> Advice:
-        _, template = read_template(value, loc, Form.EXPRESSION)
+        template = read_template(value, loc, Form.EXPRESSION)
         count = sum(1 for s in template.segments if s == Placeholder("expr"))
         if count != 1:
             raise (loc / "template").error(f"must hold {{{{expr}}}} exactly once, found {count}")

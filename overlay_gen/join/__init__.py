@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 from tree_sitter import Node
 
 from ..parse import ParsedFile
+from ..registry import Registry
 from ..resolve import Package
 from ..tomlkeys import Loc
 
@@ -55,18 +56,14 @@ class JoinPoint:
         return True
 
 
-REGISTRY: dict[str, type[JoinPoint]] = {}
-
-
-def register(cls: type[JoinPoint]) -> type[JoinPoint]:
-    REGISTRY[cls.key] = cls
-    return cls
+REGISTRY: Registry[type[JoinPoint]] = Registry("join point")
+register = REGISTRY.register
 
 
 def parse_join_point(value: Any, loc: Loc) -> JoinPoint:
     """Build a join point from its TOML value: a table with one registered key."""
-    key, inner = loc.one_key(value, REGISTRY, "join point")
-    return REGISTRY[key].from_toml(inner, loc / key, parse_join_point)
+    kind, inner, at = REGISTRY.lookup(value, loc)
+    return kind.from_toml(inner, at, parse_join_point)
 
 
 def full_match(jp: JoinPoint, node: Node | None, pf: ParsedFile) -> bool:
