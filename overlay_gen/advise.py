@@ -37,6 +37,7 @@ class FileResult:
     rewritten: bytes | None  # None: unchanged
     new_files: tuple[NewFile, ...]
     events: tuple[Event, ...]
+    added_imports: tuple[str, ...]  # import paths the advice added (new files' included)
 
 
 def advise(found: FileMatches, aspects: Sequence[Aspect], done: set[tuple[int, int]]) -> FileResult:
@@ -49,7 +50,7 @@ def advise(found: FileMatches, aspects: Sequence[Aspect], done: set[tuple[int, i
     events = list(found.events)
     for match in found.matches:
         aspect = aspects[match.aspect]
-        capture = Capture(pf, match.node, aspect.id)
+        capture = Capture(pf, match.node, aspect.id, aspect.join_point.directive_names())
         line = pf.line(match.node) if match.node is not None else 1
         trial = _Trial(allocator)
         try:
@@ -84,7 +85,10 @@ def advise(found: FileMatches, aspects: Sequence[Aspect], done: set[tuple[int, i
             imports=allocator.added,
             import_at=clause.end_byte if clause is not None else None,
         )
-    return FileResult(pf.path, pf.display, pf.package, pf.source, rewritten, tuple(new_files), tuple(events))
+    added = sorted({i.path for i in allocator.added} | {i.path for f in new_files for i in f.imports})
+    return FileResult(
+        pf.path, pf.display, pf.package, pf.source, rewritten, tuple(new_files), tuple(events), tuple(added)
+    )
 
 
 @attrs.define

@@ -8,7 +8,8 @@ that encloses the matched node (a call, a literal); a function literal's
 | placeholder            | value                                                    |
 |------------------------|----------------------------------------------------------|
 | function.name          | ``Serve``                                                |
-| function.qualified-name| ``Server.Serve`` for a method, ``Serve`` for a function  |
+| function.qualified-name| ``Server.Serve`` for a method, ``Serve`` for a function, |
+|                        | ``Serve.func1`` for a literal (Go's name for closures)   |
 | function.receiver      | receiver variable (named ``_og_recv0`` if it had none)   |
 | function.receiver-type | receiver type as written: ``*Server``                    |
 | function.args          | parameter names, comma-separated (unnamed ones named)    |
@@ -18,9 +19,17 @@ that encloses the matched node (a call, a literal); a function literal's
 | file.name              | base name of the file: ``server.go``                     |
 | expr                   | source text of the matched node                          |
 | call.function          | a matched call's target: ``http.Get``                    |
+| call.function-name     | the called function's name: ``Get``                      |
 | call.args              | a matched call's arguments, without parentheses          |
 | type.name              | a matched struct definition's type name                  |
-| directive.args         | what follows the directive name: ``span.name:x``         |
+| directive.args         | what follows the directive the join point selects by:    |
+|                        | ``span.name:x k:v``                                      |
+| function.parent-kind   | ``Context``, ``Request`` or ``Root``: where a span's     |
+|                        | parent is, a ``context.Context`` parameter, else a       |
+|                        | ``*net/http.Request`` parameter, else nowhere            |
+| function.parent-ref    | ``&ctx``, ``&r`` (that parameter's address) or ``nil``   |
+| function.error-ref     | ``&err``, the address of the last result when it is an   |
+|                        | ``error`` (results are named if they were not), or ``nil``|
 | aspect.id              | the id of the aspect                                     |
 
 A value that does not exist for the match (no enclosing function, not a call)
@@ -37,6 +46,7 @@ import attrs
 from tree_sitter import Node
 
 from .edits import Edit
+from .gotypes import canonical, parameter_types
 from .parse import FUNCTION_NODES, ParsedFile, enclosing
 
 
@@ -51,6 +61,7 @@ class Capture:
     pf: ParsedFile
     node: Node | None
     aspect: str
+    directives: frozenset[str] = frozenset()  # the directives the join point selects by
     extra_edits: list[Edit] = attrs.field(factory=list)
 
     @property
@@ -117,7 +128,25 @@ def _receiver_type(c: Capture) -> str:
 
 
 def _qualified_name(c: Capture) -> str:
-    decl = c.declaration
+    return _function_name(c, c.function)
+
+
+def _function_name(c: Capture, fn: Node) -> str:
+    """``Func``, ``Type.Method``, and for a function literal the name Go gives
+    it in stack traces: ``Func.func1``, and ``Func.func1.1`` inside that."""
+    if fn.type == "func_literal":
+        outer = next(enclosing(fn, FUNCTION_NODES), None)
+        if outer is None:
+            raise Missing("a function literal outside any function")
+        siblings = [
+            n for n in c.pf.nodes(frozenset({"func_literal"})) if next(enclosing(n, FUNCTION_NODES), None) == outer
+        ]
+        index = 1 + [s.start_byte for s in siblings].index(fn.start_byte)
+        return f"{_function_name(c, outer)}.{'func' if outer.type != 'func_literal' else ''}{index}"
+    return _declaration_name(c, fn)
+
+
+def _declaration_name(c: Capture, decl: Node) -> str:
     name = c.pf.text(decl.child_by_field_name("name"))  # type: ignore[arg-type]
     if decl.type != "method_declaration":
         return name
@@ -132,6 +161,15 @@ def _call_part(c: Capture, field: str) -> str:
     return text[1:-1].strip().rstrip(",") if field == "arguments" else text
 
 
+def _call_name(c: Capture) -> str:
+    target = c.require("call_expression").child_by_field_name("function")
+    assert target is not None
+    field = target.child_by_field_name("field") if target.type == "selector_expression" else target
+    if field is None or field.type not in ("identifier", "field_identifier"):
+        raise Missing("the call's target has no name")
+    return c.pf.text(field)
+
+
 def _type_name(c: Capture) -> str:
     name = c.require("type_spec").child_by_field_name("name")
     assert name is not None
@@ -140,9 +178,46 @@ def _type_name(c: Capture) -> str:
 
 def _directive_args(c: Capture) -> str:
     for text in c.pf.directives(c.function):
-        _, _, rest = text.partition(" ")
-        return rest.strip()
+        head, _, rest = text.partition(" ")
+        if not c.directives or head in c.directives:
+            return rest.strip()
     raise Missing("no directive above the function")
+
+
+def _parameters(c: Capture) -> list[tuple[str, str]]:
+    """(name, canonical type) of each parameter of the function."""
+    params = c.function.child_by_field_name("parameters")
+    return list(zip(c.names(params, "arg"), parameter_types(params, c.pf), strict=True))
+
+
+def _parent(c: Capture) -> tuple[str, str]:
+    """Where a span's parent comes from: a context.Context parameter, else a
+    *http.Request parameter, else nowhere (a root span)."""
+    params = _parameters(c)
+    for kind, wanted in (("Context", "context.Context"), ("Request", "*net/http.Request")):
+        for name, type_ in params:
+            if type_ == wanted:
+                return kind, f"&{name}"
+    return "Root", "nil"
+
+
+def _error_ref(c: Capture) -> str:
+    """``&name`` of the function's last result when it is an error (naming the
+    results if they have no names), else ``nil``."""
+    fn = c.function
+    result = fn.child_by_field_name("result")
+    if result is None:
+        return "nil"
+    if result.type != "parameter_list":  # func f() error: give it a name
+        if canonical(result, c.pf) != "error":
+            return "nil"
+        text = c.pf.text(result)
+        c.extra_edits.append(Edit(result.start_byte, result.end_byte, f"(_og_res0 {text})", c.aspect))
+        return "&_og_res0"
+    types = parameter_types(result, c.pf)
+    if not types or types[-1] != "error":
+        return "nil"
+    return "&" + c.names(result, "res")[-1]
 
 
 def _expr(c: Capture) -> str:
@@ -163,9 +238,13 @@ PROVIDERS: dict[str, Callable[[Capture], str]] = {
     "file.name": lambda c: os.path.basename(c.pf.path),
     "expr": _expr,
     "call.function": lambda c: _call_part(c, "function"),
+    "call.function-name": _call_name,
     "call.args": lambda c: _call_part(c, "arguments"),
     "type.name": _type_name,
     "directive.args": _directive_args,
+    "function.parent-kind": lambda c: _parent(c)[0],
+    "function.parent-ref": lambda c: _parent(c)[1],
+    "function.error-ref": _error_ref,
     "aspect.id": lambda c: c.aspect,
 }
 

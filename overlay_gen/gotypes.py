@@ -89,3 +89,24 @@ def split_qualified(spec: str) -> tuple[str, str]:
     if dot < 0:
         return "", spec
     return spec[:dot], spec[dot + 1 :]
+
+
+def parameter_types(params: Node | None, pf: ParsedFile) -> tuple[str, ...]:
+    """One canonical type per parameter (``a, b int`` gives two ``int``)."""
+    if params is None:
+        return ()
+    if params.type != "parameter_list":  # a single unnamed result: func() error
+        return (canonical(params, pf),)
+    types: list[str] = []
+    for decl in params.named_children:
+        if decl.type not in ("parameter_declaration", "variadic_parameter_declaration"):
+            continue
+        type_node = decl.child_by_field_name("type")
+        if type_node is None:
+            continue
+        text = canonical(type_node, pf)
+        if decl.type == "variadic_parameter_declaration":
+            text = "..." + text
+        names = decl.children_by_field_name("name")
+        types.extend([text] * max(1, len(names)))
+    return tuple(types)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import attrs
 
+from . import requirements
 from .advise import FileResult, advise
 from .aspect import Aspect, load_aspects
 from .emit import EmitResult, emit
@@ -60,6 +61,11 @@ def generate(options: Options) -> Result:
         for found in match_package(candidates, aspects, layout, names):
             files.append(advise(found, aspects, done))
 
+    go_mod = requirements.read_go_mod(root / "go.mod")
+    need = requirements.needs({p for f in files for p in f.added_imports}, go_mod["Module"]["Path"])
+    requirements.check(need, go_mod)
+    runtime = requirements.runtime_go_mod(go_mod) if need.runtime else None
+
     overlay = (options.overlay or root / "overlay.json").resolve()
-    emitted = emit(files, graph, layout, overlay, strict=options.strict)
+    emitted = emit(files, graph, layout, overlay, strict=options.strict, runtime_go_mod=runtime)
     return Result(root, overlay, tuple(aspects), tuple(files), emitted)

@@ -2,7 +2,9 @@
 
 A template is Go source of a given :class:`Form` (statements, an expression,
 declarations...) with ``{{name}}`` placeholders for what the join point
-captured (see :mod:`overlay_gen.captures` for the names). It declares the
+captured (see :mod:`overlay_gen.captures` for the names); ``{{name|quote}}``
+gives the value as a Go string literal, quotes and backslashes escaped. It
+declares the
 packages it uses::
 
     imports = { fmt = "fmt" }
@@ -28,7 +30,8 @@ import attrs
 from .parse import parse_bytes
 from .tomlkeys import Loc, suggest
 
-PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z][\w.-]*)\s*\}\}")
+PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z][\w.-]*)\s*(?:\|\s*(\w+)\s*)?\}\}")
+FILTERS = ("quote",)
 
 
 class Form(enum.Enum):
@@ -49,6 +52,7 @@ class Form(enum.Enum):
 @attrs.frozen
 class Placeholder:
     name: str
+    quote: bool = False  # {{name|quote}}: the value as a Go string literal
 
 
 @attrs.frozen
@@ -74,7 +78,8 @@ class Template:
         out = []
         for segment in self.segments:
             if isinstance(segment, Placeholder):
-                out.append(values[segment.name])
+                value = values[segment.name]
+                out.append(go_string(value) if segment.quote else value)
             elif isinstance(segment, ImportRef):
                 out.append(aliases[segment.key])
             else:
@@ -101,18 +106,22 @@ def compile_template(
             raise (loc / "imports" / key).error(f"{path!r} is not an import path")
 
     # Placeholders become identifiers of the same role, so the code parses.
-    parts: list[tuple[int, int, str | None]] = []  # (start, end, placeholder) in `sentinel`
+    parts: list[tuple[int, int, Placeholder | None]] = []  # (start, end, placeholder) in `sentinel`
     sentinel = ""
     last = 0
     for index, match in enumerate(PLACEHOLDER.finditer(text)):
-        name = match.group(1)
+        name, filter_name = match.group(1), match.group(2)
         if name not in known:
             raise (loc / "template").error(
                 f"unknown placeholder {{{{{name}}}}}", hint=suggest(name, known) or f"known: {', '.join(sorted(known))}"
             )
+        if filter_name is not None and filter_name not in FILTERS:
+            raise (loc / "template").error(
+                f"unknown filter {filter_name!r} in {match.group(0)}", hint=f"known: {', '.join(FILTERS)}"
+            )
         sentinel += text[last : match.start()]
         stand_in = f"_ogph{index}_"
-        parts.append((len(sentinel), len(sentinel) + len(stand_in), name))
+        parts.append((len(sentinel), len(sentinel) + len(stand_in), Placeholder(name, filter_name == "quote")))
         sentinel += stand_in
         last = match.end()
     sentinel += text[last:]
@@ -151,14 +160,30 @@ def compile_template(
 
     segments: list[Segment] = []
     last = 0
-    for start, end, name in sorted(parts):
+    for start, end, placeholder in sorted(parts, key=lambda part: part[0]):
         if start > last:
             segments.append(sentinel[last:start])
-        segments.append(Placeholder(name) if name is not None else ImportRef(sentinel[start:end]))
+        segments.append(placeholder if placeholder is not None else ImportRef(sentinel[start:end]))
         last = end
     if last < len(sentinel):
         segments.append(sentinel[last:])
     return Template(form=form, segments=tuple(segments), imports=dict(imports))
+
+
+def go_string(value: str) -> str:
+    """``value`` as a Go interpreted string literal."""
+    out = ['"']
+    for char in value:
+        if char in '"\\':
+            out.append("\\" + char)
+        elif char == "\n":
+            out.append("\\n")
+        elif ord(char) < 0x20 or ord(char) == 0x7F:
+            out.append(f"\\x{ord(char):02x}")
+        else:
+            out.append(char)
+    out.append('"')
+    return "".join(out)
 
 
 def _first_error_line(node: object) -> int:

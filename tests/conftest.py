@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from otlp import OtlpReceiver
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures"
@@ -29,18 +30,26 @@ def _load_goproxy():  # fixtures/goproxy.py is a script, not a package
     return module
 
 
+# Modules the tests download (OpenTelemetry's, for fixtures/spans) are kept
+# between runs here; the build cache is the user's, so each std or SDK package
+# is compiled once.
+MODCACHE = REPO / "build" / "gomodcache"
+PUBLIC_PROXY = "https://proxy.golang.org"
+
+
 @pytest.fixture(scope="session")
 def go_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """Environment for go and overlay-gen: the fixtures' proxy, no network, a
-    private module cache (the build cache stays shared, so std rebuilds are paid once)."""
+    """Environment for go and overlay-gen: the fixtures' own modules from a
+    file-based proxy (no network), anything else from the public module proxy,
+    go.sum checked against the fixtures' go.sum files only."""
     base = tmp_path_factory.mktemp("go")
     proxy = _load_goproxy().build(base / "proxy")
     env = dict(os.environ)
     env.update(
-        GOPROXY=proxy.as_uri(),
+        GOPROXY=f"{proxy.as_uri()},{PUBLIC_PROXY}",
         GOSUMDB="off",
         GONOSUMDB="*",
-        GOMODCACHE=str(base / "modcache"),
+        GOMODCACHE=str(MODCACHE),
         GOFLAGS="-modcacherw",
         GOWORK="off",
         GOTOOLCHAIN="local",
@@ -79,3 +88,19 @@ def go(
 def tree_digest(root: Path) -> dict[str, bytes]:
     """Every file below ``root`` with its bytes (for before/after comparisons)."""
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def receiver() -> Iterator[OtlpReceiver]:
+    """A real OTLP/HTTP receiver on 127.0.0.1, stopped after the test."""
+    with OtlpReceiver() as r:
+        yield r
+
+
+def build_fixture(name: str, dest: Path, env: dict[str, str], *generate_args: str) -> Path:
+    """Copy fixture ``name``, generate its overlay, build it as ``dest/name/name``."""
+    root = copy_fixture(name, dest)
+    proc = overlay_gen(root, ".", *generate_args, env=env)
+    assert proc.returncode == 0, proc.stderr
+    go(root, "build", "-overlay=overlay.json", "-o", name, ".", env=env)
+    return root / name

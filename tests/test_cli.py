@@ -22,6 +22,7 @@ prepend-statements = { template = 'println("enter")' }
 def module(tmp_path: Path, go_env: dict[str, str]) -> Path:
     (tmp_path / "go.mod").write_text("module example.com/cli\n\ngo 1.22\n")
     (tmp_path / "main.go").write_text("package main\n\nfunc main() {}\n")
+    (tmp_path / "overlay-gen.toml").write_text('disable = ["overlay-gen.runtime*"]\n')  # no modules to pin
     return tmp_path
 
 

@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import copy_fixture, go, overlay_gen, tree_digest
+from conftest import FIXTURES, copy_fixture, go, overlay_gen, tree_digest
 
 
 @pytest.fixture
@@ -140,6 +140,9 @@ def test_user_files_and_module_cache_are_never_modified(hello: Path, go_env: dic
     assert tree_digest(module_dir) == cache_before
 
 
+_CONFIG = (FIXTURES / "hello" / "overlay-gen.toml").read_text()
+
+
 def _outputs(root: Path) -> dict[str, bytes]:
     return {"overlay.json": (root / "overlay.json").read_bytes(), **tree_digest(root / ".overlay-gen")}
 
@@ -164,13 +167,13 @@ def test_failing_run_leaves_previous_output_intact(
     args = ["."]
     if breakage == "aspect":
         (hello / "bad.toml").write_text("[[aspect]\n")
-        (hello / "overlay-gen.toml").write_text('aspects = ["aspects.toml", "bad.toml"]\n')
+        (hello / "overlay-gen.toml").write_text(_CONFIG.replace('"aspects.toml"', '"aspects.toml", "bad.toml"'))
     elif breakage == "go-list":
         (hello / "broken").mkdir()
         (hello / "broken" / "b.go").write_text('package broken\n\nimport _ "example.com/nowhere"\n')
     else:
         (hello / "bad.toml").write_text(_BROKEN_RENDER)
-        (hello / "overlay-gen.toml").write_text('aspects = ["aspects.toml", "bad.toml"]\n')
+        (hello / "overlay-gen.toml").write_text(_CONFIG.replace('"aspects.toml"', '"aspects.toml", "bad.toml"'))
         (hello / "main.go").write_text(
             (hello / "main.go").read_text().replace("func main", "//demo:count 1 +\nfunc main")
         )
@@ -196,7 +199,7 @@ prepend-statements = { template = "println({{directive.args}})" }
 
 def test_rewritten_file_that_is_not_go_is_left_out_with_a_warning(hello: Path, go_env: dict[str, str]) -> None:
     (hello / "bad.toml").write_text(_BROKEN_RENDER)
-    (hello / "overlay-gen.toml").write_text('aspects = ["aspects.toml", "bad.toml"]\n')
+    (hello / "overlay-gen.toml").write_text(_CONFIG.replace('"aspects.toml"', '"aspects.toml", "bad.toml"'))
     (hello / "calc" / "calc.go").write_text(
         (hello / "calc" / "calc.go").read_text().replace("// Add adds.", "// Add adds.\n//demo:count 1 +")
     )
@@ -244,14 +247,16 @@ def test_generation_is_deterministic_across_runs_and_clones(tmp_path: Path, go_e
 
 
 def test_builtin_aspect_can_be_switched_off(hello: Path, go_env: dict[str, str]) -> None:
-    (hello / "overlay-gen.toml").write_text('aspects = ["aspects.toml"]\ndisable = ["overlay-gen.build-*"]\n')
+    (hello / "overlay-gen.toml").write_text(
+        _CONFIG.replace('"overlay-gen.runtime*"', '"overlay-gen.runtime*", "overlay-gen.build-*"')
+    )
     replace = _generate(hello, go_env)
     assert not [k for k in replace if "build-info" in k]
-    (hello / "overlay-gen.toml").write_text('disable = ["overlay-gen.bild-info"]\n')
+    (hello / "overlay-gen.toml").write_text('disable = ["overlay-gen.runtime*", "overlay-gen.bild-info"]\n')
     proc = overlay_gen(hello, ".", env=go_env)
     assert proc.returncode == 3
     assert proc.stderr.strip() == (
-        "overlay-gen: overlay-gen.toml: disable[0]: 'overlay-gen.bild-info' matches no aspect "
+        "overlay-gen: overlay-gen.toml: disable[1]: 'overlay-gen.bild-info' matches no aspect "
         "(did you mean 'overlay-gen.build-info'?)"
     )
 

@@ -113,6 +113,10 @@ class Advice:
     def edits(self, site: Site) -> list[Edit]:
         raise NotImplementedError
 
+    def import_paths(self) -> frozenset[str]:
+        """Every package this advice may add an import of (for ``overlay-gen pin``)."""
+        return frozenset()
+
 
 def read_template(value: Any, loc: Loc, form: Form) -> Template:
     """The compiled template of an advice table (keys ``template`` and ``imports``)."""
@@ -133,6 +137,9 @@ class TemplateAdvice(Advice):
     @classmethod
     def from_toml(cls, value: Any, loc: Loc) -> Advice:
         return cls(read_template(value, loc, cls.FORM))
+
+    def import_paths(self) -> frozenset[str]:
+        return frozenset(self.template.imports.values())
 
 
 REGISTRY: Registry[type[Advice]] = Registry("advice")

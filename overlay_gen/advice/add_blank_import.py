@@ -38,3 +38,6 @@ class AddBlankImport(Advice):
     def edits(self, site: Site) -> list[Edit]:
         site.imports.blank(self.path)
         return []
+
+    def import_paths(self) -> frozenset[str]:
+        return frozenset({self.path})

@@ -55,6 +55,10 @@ class JoinPoint:
     def matches_node(self, node: Node, pf: ParsedFile) -> bool:
         return True
 
+    def directive_names(self) -> frozenset[str]:
+        """The directives this join point selects by (``directive.args`` reads theirs)."""
+        return frozenset()
+
 
 REGISTRY: Registry[type[JoinPoint]] = Registry("join point")
 register = REGISTRY.register
@@ -90,6 +94,7 @@ from . import (
     function_declaration,
     function_literal,
     main_package,
+    origin,
     package,
     struct_definition,
     struct_literal,
@@ -106,6 +111,7 @@ __all__ = [
     "function_declaration",
     "function_literal",
     "main_package",
+    "origin",
     "package",
     "parse_join_point",
     "register",

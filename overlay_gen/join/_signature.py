@@ -13,7 +13,7 @@ from typing import Any
 import attrs
 from tree_sitter import Node
 
-from ..gotypes import canonical, normalize
+from ..gotypes import normalize, parameter_types
 from ..parse import ParsedFile
 from ..tomlkeys import Loc
 
@@ -38,24 +38,3 @@ class Signature:
         return args_ok and (
             self.results is None or parameter_types(fn.child_by_field_name("result"), pf) == self.results
         )
-
-
-def parameter_types(params: Node | None, pf: ParsedFile) -> tuple[str, ...]:
-    """One canonical type per parameter (``a, b int`` gives two ``int``)."""
-    if params is None:
-        return ()
-    if params.type != "parameter_list":  # a single unnamed result: func() error
-        return (canonical(params, pf),)
-    types: list[str] = []
-    for decl in params.named_children:
-        if decl.type not in ("parameter_declaration", "variadic_parameter_declaration"):
-            continue
-        type_node = decl.child_by_field_name("type")
-        if type_node is None:
-            continue
-        text = canonical(type_node, pf)
-        if decl.type == "variadic_parameter_declaration":
-            text = "..." + text
-        names = decl.children_by_field_name("name")
-        types.extend([text] * max(1, len(names)))
-    return tuple(types)

@@ -62,6 +62,9 @@ class AllOf(JoinPoint):
     def matches_node(self, node: Node, pf: ParsedFile) -> bool:
         return all(full_match(m, node, pf) for m in self.members)
 
+    def directive_names(self) -> frozenset[str]:
+        return frozenset().union(*(m.directive_names() for m in self.members))
+
 
 @register
 @attrs.frozen
@@ -93,6 +96,9 @@ class OneOf(JoinPoint):
 
     def matches_node(self, node: Node, pf: ParsedFile) -> bool:
         return any(full_match(m, node, pf) for m in self.members)
+
+    def directive_names(self) -> frozenset[str]:
+        return frozenset().union(*(m.directive_names() for m in self.members))
 
 
 @register

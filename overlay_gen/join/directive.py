@@ -43,6 +43,9 @@ class Directive(JoinPoint):
     def matches_node(self, node: Node, pf: ParsedFile) -> bool:
         return directive_args(self.name, node, pf) is not None
 
+    def directive_names(self) -> frozenset[str]:
+        return frozenset({self.name})
+
 
 def directive_args(name: str, node: Node, pf: ParsedFile) -> str | None:
     """The text after ``//name`` above ``node``, or None when there is no such directive."""

@@ -1,0 +1,229 @@
+// Package otelrt is the OpenTelemetry runtime that overlay-gen links into
+// instrumented programs. Injected code calls it; nothing else should.
+//
+// Init, called first thing in main, builds the TracerProvider from the
+// standard OTEL_* environment variables: the exporter (OTEL_TRACES_EXPORTER,
+// OTEL_EXPORTER_OTLP_*) through the contrib autoexport package, the
+// propagators (OTEL_PROPAGATORS) through autoprop, the sampler
+// (OTEL_TRACES_SAMPLER) through the SDK, and the resource (OTEL_SERVICE_NAME,
+// OTEL_RESOURCE_ATTRIBUTES) on top of a default service name: the program's
+// binary name. OTEL_SDK_DISABLED=true leaves OpenTelemetry's no-op provider
+// in place. Spans are flushed when main returns (the function Init returns),
+// on Exit (which stands in for os.Exit) and on SIGINT or SIGTERM.
+package otelrt
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/contrib/exporters/autoexport"
+	"go.opentelemetry.io/contrib/propagators/autoprop"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// ScopeName is the instrumentation scope of the spans overlay-gen creates.
+const ScopeName = "overlay-gen"
+
+const shutdownTimeout = 5 * time.Second
+
+var (
+	// The global tracer delegates to whatever provider is installed, also
+	// when Init runs after a package-level variable captured it.
+	tracer = otel.Tracer(ScopeName)
+
+	initOnce     sync.Once
+	shutdownOnce sync.Once
+	provider     *sdktrace.TracerProvider
+)
+
+// Init installs the TracerProvider (once) and returns the function that
+// flushes and stops it, for main to defer.
+func Init() func() {
+	initOnce.Do(install)
+	return Shutdown
+}
+
+func install() {
+	if disabled, _ := parseBool(os.Getenv("OTEL_SDK_DISABLED")); disabled {
+		return
+	}
+	ctx := context.Background()
+	exporter, err := autoexport.NewSpanExporter(ctx)
+	if err != nil {
+		warn("tracing is off: %v", err)
+		return
+	}
+	res, err := resource.New(ctx,
+		resource.WithAttributes(attribute.String("service.name", serviceName())),
+		resource.WithTelemetrySDK(),
+		resource.WithFromEnv(), // last: OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win
+	)
+	if err != nil {
+		warn("resource: %v", err) // res still holds what could be detected
+	}
+	options := []sdktrace.TracerProviderOption{sdktrace.WithResource(res)}
+	if !autoexport.IsNoneSpanExporter(exporter) {
+		options = append(options, sdktrace.WithBatcher(exporter))
+	}
+	provider = sdktrace.NewTracerProvider(options...)
+	otel.SetTracerProvider(provider)
+	otel.SetTextMapPropagator(autoprop.NewTextMapPropagator())
+	watchSignals()
+}
+
+// Shutdown flushes the spans that are still buffered and stops the provider.
+// Only the first call does anything.
+func Shutdown() {
+	shutdownOnce.Do(func() {
+		if provider == nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		if err := provider.Shutdown(ctx); err != nil {
+			warn("flushing spans: %v", err)
+		}
+	})
+}
+
+// flush exports buffered spans without stopping the provider.
+func flush() {
+	if provider == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := provider.ForceFlush(ctx); err != nil {
+		warn("flushing spans: %v", err)
+	}
+}
+
+// Exit stands in for os.Exit in instrumented code: spans are flushed first.
+func Exit(code int) {
+	Shutdown()
+	os.Exit(code)
+}
+
+func serviceName() string {
+	name := filepath.Base(os.Args[0])
+	return strings.TrimSuffix(name, filepath.Ext(name))
+}
+
+func parseBool(s string) (bool, bool) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "true":
+		return true, true
+	case "false":
+		return false, true
+	}
+	return false, false
+}
+
+func warn(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "overlay-gen: "+format+"\n", args...)
+}
+
+// --- spans of annotated functions ------------------------------------------
+
+// StartContext starts a span whose parent is *ctx and makes *ctx the new
+// span's context, so the function body and its callees see it.
+func StartContext(ctx *context.Context, name, tags string) trace.Span {
+	parent := *ctx
+	if parent == nil {
+		parent = context.Background()
+	}
+	next, span := start(parent, name, tags)
+	*ctx = next
+	return span
+}
+
+// request is what StartRequest needs of *http.Request, without importing
+// net/http into every program.
+type request[R any] interface {
+	Context() context.Context
+	WithContext(ctx context.Context) R
+}
+
+// StartRequest starts a span whose parent is the request's context and
+// replaces *r with a shallow copy carrying the new span's context.
+func StartRequest[R request[R]](r *R, name, tags string) trace.Span {
+	next, span := start((*r).Context(), name, tags)
+	*r = (*r).WithContext(next)
+	return span
+}
+
+// StartRoot starts a span with no parent: the function has no context.
+func StartRoot(_ any, name, tags string) trace.Span {
+	_, span := start(context.Background(), name, tags)
+	return span
+}
+
+// End ends a span started by a Start function; instrumented functions defer
+// it. errp points at the function's error result (nil when it has none): a
+// non-nil error is recorded and sets the status to Error. A panic is recorded
+// the same way and then continues.
+func End(span trace.Span, errp *error) {
+	if r := recover(); r != nil {
+		err := fmt.Errorf("panic: %v", r)
+		span.RecordError(err, trace.WithStackTrace(true))
+		span.SetStatus(codes.Error, err.Error())
+		span.End()
+		panic(r)
+	}
+	if errp != nil && *errp != nil {
+		span.RecordError(*errp)
+		span.SetStatus(codes.Error, (*errp).Error())
+	}
+	span.End()
+}
+
+func start(parent context.Context, name, tags string) (context.Context, trace.Span) {
+	t := parseTags(tags)
+	if t.name != "" {
+		name = t.name
+	}
+	return tracer.Start(parent, name, trace.WithAttributes(t.attributes...))
+}
+
+type parsedTags struct {
+	name       string
+	attributes []attribute.KeyValue
+}
+
+var tagCache sync.Map // string -> parsedTags
+
+// parseTags reads directive arguments, "key:value" pairs separated by
+// spaces, as orchestrion's //dd:span does: span.name names the span, every
+// other pair becomes a string attribute. Each distinct string is parsed once.
+func parseTags(tags string) parsedTags {
+	if tags == "" {
+		return parsedTags{}
+	}
+	if cached, ok := tagCache.Load(tags); ok {
+		return cached.(parsedTags)
+	}
+	var t parsedTags
+	for _, field := range strings.Fields(tags) {
+		key, value, found := strings.Cut(field, ":")
+		switch {
+		case !found || key == "":
+			continue
+		case key == "span.name":
+			t.name = value
+		default:
+			t.attributes = append(t.attributes, attribute.String(key, value))
+		}
+	}
+	tagCache.Store(tags, t)
+	return t
+}

@@ -1,0 +1,386 @@
+"""A real OTLP/HTTP trace receiver for tests.
+
+``OtlpReceiver`` serves ``POST /v1/traces`` on 127.0.0.1 (a free port) in a
+background thread, decodes each export request with the official protobuf
+definitions (``opentelemetry-proto``) and keeps every span as a frozen
+``Span`` record with plain Python values::
+
+    with OtlpReceiver() as receiver:
+        run_program(env={**env, **receiver.env()})
+        spans = receiver.wait_for(2)
+
+Request bodies may be ``application/x-protobuf`` or ``application/json`` (OTLP
+JSON: trace and span ids hex-encoded), optionally ``Content-Encoding: gzip``;
+the answer is a serialized ``ExportTraceServiceResponse`` in the request's
+encoding. A request the receiver cannot decode is answered 400 (415 for an
+unknown content type or encoding) and recorded in ``errors()``, which
+``wait_for`` reports when it times out.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import http.server
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import attrs
+from google.protobuf import json_format
+from google.protobuf.message import DecodeError
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import Span as PbSpan
+from opentelemetry.proto.trace.v1.trace_pb2 import Status as PbStatus
+
+TRACES_PATH = "/v1/traces"
+PROTOBUF = "application/x-protobuf"
+JSON = "application/json"
+
+KINDS: dict[int, str] = {
+    PbSpan.SPAN_KIND_UNSPECIFIED: "unspecified",
+    PbSpan.SPAN_KIND_INTERNAL: "internal",
+    PbSpan.SPAN_KIND_SERVER: "server",
+    PbSpan.SPAN_KIND_CLIENT: "client",
+    PbSpan.SPAN_KIND_PRODUCER: "producer",
+    PbSpan.SPAN_KIND_CONSUMER: "consumer",
+}
+STATUSES: dict[int, str] = {
+    PbStatus.STATUS_CODE_UNSET: "unset",
+    PbStatus.STATUS_CODE_OK: "ok",
+    PbStatus.STATUS_CODE_ERROR: "error",
+}
+
+
+@attrs.frozen
+class SpanEvent:
+    name: str
+    attributes: dict[str, Any] = attrs.field(factory=dict)
+    time_unix_nano: int = 0
+
+
+@attrs.frozen
+class Span:
+    """One received span. Ids are lower-case hex; ``parent_span_id`` is "" for no parent."""
+
+    trace_id: str
+    span_id: str
+    parent_span_id: str
+    name: str
+    kind: str  # "internal", "server", "client", "producer", "consumer" or "unspecified"
+    status: str = "unset"  # "unset", "ok" or "error"
+    status_message: str = ""
+    attributes: dict[str, Any] = attrs.field(factory=dict)
+    events: tuple[SpanEvent, ...] = ()
+    resource: dict[str, Any] = attrs.field(factory=dict)  # the resource's attributes
+    scope: str = ""  # instrumentation scope name
+    scope_version: str = ""
+    start_time_unix_nano: int = 0
+    end_time_unix_nano: int = 0
+
+    def describe(self) -> str:
+        """One line: name, kind, status and ids (for messages)."""
+        status = self.status if not self.status_message else f"{self.status}: {self.status_message!r}"
+        parent = self.parent_span_id or "-"
+        return f"{self.name} [{self.kind}, {status}] trace={self.trace_id} span={self.span_id} parent={parent}"
+
+
+# --- decoding -------------------------------------------------------------------------------------------------
+
+
+def any_value(value: AnyValue) -> Any:
+    """An OTLP ``AnyValue`` as a plain Python value (arrays become lists, kvlists dicts)."""
+    which = value.WhichOneof("value")
+    if which is None:
+        return None
+    if which == "array_value":
+        return [any_value(v) for v in value.array_value.values]
+    if which == "kvlist_value":
+        return key_values(value.kvlist_value.values)
+    return getattr(value, which)  # string_value, bool_value, int_value, double_value, bytes_value
+
+
+def key_values(items: Iterable[KeyValue]) -> dict[str, Any]:
+    return {kv.key: any_value(kv.value) for kv in items}
+
+
+def spans_of(request: ExportTraceServiceRequest) -> list[Span]:
+    """Every span of an export request, as records."""
+    out: list[Span] = []
+    for resource_spans in request.resource_spans:
+        resource = key_values(resource_spans.resource.attributes)
+        for scope_spans in resource_spans.scope_spans:
+            for pb in scope_spans.spans:
+                out.append(
+                    Span(
+                        trace_id=pb.trace_id.hex(),
+                        span_id=pb.span_id.hex(),
+                        parent_span_id=pb.parent_span_id.hex(),
+                        name=pb.name,
+                        kind=KINDS.get(pb.kind, f"kind-{pb.kind}"),
+                        status=STATUSES.get(pb.status.code, f"code-{pb.status.code}"),
+                        status_message=pb.status.message,
+                        attributes=key_values(pb.attributes),
+                        events=tuple(SpanEvent(e.name, key_values(e.attributes), e.time_unix_nano) for e in pb.events),
+                        resource=dict(resource),
+                        scope=scope_spans.scope.name,
+                        scope_version=scope_spans.scope.version,
+                        start_time_unix_nano=pb.start_time_unix_nano,
+                        end_time_unix_nano=pb.end_time_unix_nano,
+                    )
+                )
+    return out
+
+
+def _hex_ids_to_base64(obj: Any) -> None:
+    """OTLP/JSON writes trace and span ids in hex where protobuf JSON expects base64: convert in place."""
+    if isinstance(obj, list):
+        for item in obj:
+            _hex_ids_to_base64(item)
+    elif isinstance(obj, dict):
+        for key, value in obj.items():
+            if key in ("traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_span_id") and isinstance(
+                value, str
+            ):
+                if value and len(value) in (16, 32):  # hex; base64 of 8 or 16 bytes is 12 or 24 characters
+                    obj[key] = base64.b64encode(bytes.fromhex(value)).decode()
+            elif key not in ("attributes", "resource"):  # ids only live in spans and links
+                _hex_ids_to_base64(value)
+
+
+def decode_request(body: bytes, content_type: str) -> ExportTraceServiceRequest:
+    """Decode an export request body (already un-gzipped). Raises ValueError on a malformed body."""
+    request = ExportTraceServiceRequest()
+    if content_type == PROTOBUF:
+        try:
+            request.ParseFromString(body)
+        except DecodeError as e:
+            raise ValueError(f"malformed protobuf: {e}") from e
+    elif content_type == JSON:
+        try:
+            data = json.loads(body)
+            _hex_ids_to_base64(data)
+            json_format.ParseDict(data, request, ignore_unknown_fields=True)
+        except (ValueError, json_format.ParseError) as e:
+            raise ValueError(f"malformed JSON: {e}") from e
+    else:
+        raise ValueError(f"unsupported content type {content_type!r}")
+    return request
+
+
+# --- the server -----------------------------------------------------------------------------------------------
+
+
+class _UnsupportedMedia(Exception):
+    pass
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    server: _Server
+    timeout = 10  # a silent client cannot keep a handler thread (and the receiver's exit) waiting forever
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # keep test output clean
+
+    def do_POST(self) -> None:
+        try:
+            body = self._read_body()
+        except (OSError, ValueError) as e:
+            self._fail(400, f"cannot read body: {e}")
+            return
+        if self.path.split("?", 1)[0] != TRACES_PATH:
+            self._reply(404, "text/plain", b"not found\n")
+            return
+        content_type = (self.headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
+        encoding = (self.headers.get("Content-Encoding") or "identity").strip().lower()
+        try:
+            if content_type not in (PROTOBUF, JSON):
+                raise _UnsupportedMedia(f"unsupported Content-Type {content_type!r}")
+            if encoding == "gzip":
+                try:
+                    body = gzip.decompress(body)
+                except (OSError, EOFError) as e:
+                    raise ValueError(f"malformed gzip body: {e}") from e
+            elif encoding != "identity":
+                raise _UnsupportedMedia(f"unsupported Content-Encoding {encoding!r}")
+            request = decode_request(body, content_type)
+        except _UnsupportedMedia as e:
+            self._fail(415, str(e))
+            return
+        except ValueError as e:
+            self._fail(400, str(e))
+            return
+        self.server.receiver._add(spans_of(request))
+        response = ExportTraceServiceResponse()
+        payload = response.SerializeToString() if content_type == PROTOBUF else json_format.MessageToJson(response)
+        self._reply(200, content_type, payload if isinstance(payload, bytes) else payload.encode())
+
+    def do_GET(self) -> None:
+        self._reply(404, "text/plain", b"not found\n")
+
+    do_PUT = do_DELETE = do_HEAD = do_GET
+
+    def _read_body(self) -> bytes:
+        if (self.headers.get("Transfer-Encoding") or "").strip().lower() == "chunked":
+            chunks: list[bytes] = []
+            while True:
+                size = int(self.rfile.readline().split(b";", 1)[0].strip(), 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+    def _fail(self, code: int, message: str) -> None:
+        self.server.receiver._error(f"{self.command} {self.path}: {code} {message}")
+        self._reply(code, "text/plain", message.encode() + b"\n")
+
+    def _reply(self, code: int, content_type: str, payload: bytes) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    # Handler threads are joined by server_close (each serves one HTTP/1.0 request and ends).
+    daemon_threads = False
+    block_on_close = True
+
+    def __init__(self, receiver: OtlpReceiver) -> None:
+        self.receiver = receiver
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+
+class OtlpReceiver:
+    """An OTLP/HTTP trace receiver on 127.0.0.1; a context manager (or ``start()``/``stop()``)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Condition()
+        self._spans: list[Span] = []
+        self._errors: list[str] = []
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self.port = 0
+
+    # lifecycle
+
+    def start(self) -> OtlpReceiver:
+        if self._server is not None:
+            raise RuntimeError("OtlpReceiver already started")
+        self._server = _Server(self)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"otlp-receiver-{self.port}"
+        )
+        self._thread.daemon = True
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        if server is None or thread is None:
+            return
+        self._server = self._thread = None
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+        if thread.is_alive():  # pragma: no cover - would be a bug in the receiver
+            raise RuntimeError(f"{thread.name} did not stop")
+
+    def __enter__(self) -> OtlpReceiver:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # addresses
+
+    @property
+    def endpoint(self) -> str:
+        """The base URL, e.g. ``http://127.0.0.1:4318`` (OTEL_EXPORTER_OTLP_ENDPOINT)."""
+        if not self.port:
+            raise RuntimeError("OtlpReceiver not started")
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def traces_url(self) -> str:
+        """The full traces URL (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)."""
+        return self.endpoint + TRACES_PATH
+
+    def env(self) -> dict[str, str]:
+        """Standard OTel SDK environment variables that point an OTLP/HTTP exporter here."""
+        return {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": self.endpoint,
+            "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+            "OTEL_EXPORTER_OTLP_INSECURE": "true",
+        }
+
+    # received data
+
+    def _add(self, spans: list[Span]) -> None:
+        with self._lock:
+            self._spans.extend(spans)
+            self._lock.notify_all()
+
+    def _error(self, message: str) -> None:
+        with self._lock:
+            self._errors.append(message)
+            self._lock.notify_all()
+
+    def spans(self) -> list[Span]:
+        """A snapshot of every span received so far, in arrival order."""
+        with self._lock:
+            return list(self._spans)
+
+    def errors(self) -> list[str]:
+        """Requests that were rejected (bad content type, encoding or body), one line each."""
+        with self._lock:
+            return list(self._errors)
+
+    def clear(self) -> None:
+        """Forget the spans and errors received so far."""
+        with self._lock:
+            self._spans.clear()
+            self._errors.clear()
+
+    def wait_for(self, until: int | Callable[[list[Span]], bool], timeout: float = 10.0) -> list[Span]:
+        """Wait until ``until`` spans arrived (an int) or ``until(spans)`` holds; return the snapshot.
+
+        Raises AssertionError after ``timeout`` seconds, listing the spans that did arrive.
+        """
+        ready: Callable[[list[Span]], bool]
+        if isinstance(until, int):
+            count = until
+            ready = lambda spans: len(spans) >= count  # noqa: E731
+            wanted = f"{count} span{'s' if count != 1 else ''}"
+        else:
+            ready = until
+            wanted = f"predicate {getattr(until, '__qualname__', repr(until))}"
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while True:
+                snapshot = list(self._spans)
+                if ready(snapshot):
+                    return snapshot
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._lock.wait(min(left, 0.1))
+            errors = list(self._errors)
+        lines = [f"timed out after {timeout:g}s waiting for {wanted} at {self.endpoint}; received {len(snapshot)}:"]
+        lines += [f"  {span.describe()}" for span in snapshot] or ["  (no spans)"]
+        if errors:
+            lines.append("rejected requests:")
+            lines += [f"  {e}" for e in errors]
+        raise AssertionError("\n".join(lines))
