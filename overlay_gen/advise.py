@@ -18,7 +18,7 @@ import attrs
 from . import edits as edits_mod
 from .advice import ImportAllocator, NewFile, Site, Skip
 from .aspect import Aspect
-from .captures import Capture, Missing
+from .captures import Capture, Missing, where
 from .edits import Edit
 from .match import UNPARSABLE, FileMatches
 from .parse import ParsedFile
@@ -66,13 +66,13 @@ def advise(found: FileMatches, aspects: Sequence[Aspect], done: set[tuple[int, i
             if any(pf.overlaps_error(e.start, e.end) for e in trial.edits):
                 raise Skip(UNPARSABLE)
         except (Skip, Missing) as why:
-            events.append(Event(aspect.id, pf.display, line, _function_name(capture), reason=str(why)))
+            events.append(Event(aspect.id, pf.display, line, where(pf, match.node), reason=str(why)))
             continue
         allocator = trial.allocator
         all_edits += trial.edits
         new_files += trial.new_files
         done.update(trial.package_wide)
-        events.append(Event(aspect.id, pf.display, line, _function_name(capture)))
+        events.append(Event(aspect.id, pf.display, line, where(pf, match.node)))
 
     all_edits += _orphaned_imports(pf, all_edits)
     rewritten = None
@@ -102,13 +102,6 @@ class _Trial:
 
     def __attrs_post_init__(self) -> None:
         self.allocator = self.allocator.copy()
-
-
-def _function_name(capture: Capture) -> str:
-    try:
-        return capture.value("function.qualified-name")
-    except Missing:
-        return ""
 
 
 def _orphaned_imports(pf: ParsedFile, edits: Sequence[Edit]) -> list[Edit]:

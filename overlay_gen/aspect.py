@@ -23,6 +23,7 @@ as listed, and within a file in order of appearance (docs/adr/0003).
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import importlib.resources
 import tomllib
 from collections.abc import Sequence
@@ -128,7 +129,16 @@ def load_config(root: Path) -> Config:
     )
 
 
-def load_aspects(root: Path, extra_files: Sequence[Path] = (), builtin: bool = True) -> list[Aspect]:
+@attrs.frozen
+class AspectSet:
+    """The enabled aspects in application order, and a digest of what defines
+    them (the aspect files' bytes and the enabled ids; not where the files are)."""
+
+    aspects: tuple[Aspect, ...]
+    digest: str
+
+
+def load_aspects(root: Path, extra_files: Sequence[Path] = (), builtin: bool = True) -> AspectSet:
     """Every enabled aspect for the module at ``root``, in application order."""
     config = load_config(root)
     sources = builtin_files() if builtin else []
@@ -136,7 +146,10 @@ def load_aspects(root: Path, extra_files: Sequence[Path] = (), builtin: bool = T
     sources += [(path, str(path)) for path in extra_files]
     aspects: list[Aspect] = []
     seen: dict[str, str] = {}
+    digest = hashlib.sha256()
     for path, display in sources:
+        if path.is_file():
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
         for aspect in load_file(path, display):
             if aspect.id in seen:
                 raise ConfigError(display, f"aspect id {aspect.id!r} is already used in {seen[aspect.id]}")
@@ -147,4 +160,6 @@ def load_aspects(root: Path, extra_files: Sequence[Path] = (), builtin: bool = T
             raise (Loc(CONFIG_FILE) / "disable" / index).error(
                 f"{pattern!r} matches no aspect", hint=suggest(pattern, seen)
             )
-    return [a for a in aspects if not any(fnmatch.fnmatchcase(a.id, p) for p in config.disable)]
+    enabled = tuple(a for a in aspects if not any(fnmatch.fnmatchcase(a.id, p) for p in config.disable))
+    digest.update("\n".join(a.id for a in enabled).encode())
+    return AspectSet(enabled, f"sha256:{digest.hexdigest()}")

@@ -251,5 +251,15 @@ PROVIDERS: dict[str, Callable[[Capture], str]] = {
 KNOWN = frozenset(PROVIDERS)
 
 
+def where(pf: ParsedFile, node: Node | None) -> str:
+    """The function a node is in, for reports: ``Type.Method``, or the package."""
+    if node is None:
+        return f"(package {pf.package.path})"
+    try:
+        return _qualified_name(Capture(pf, node, ""))
+    except Missing:
+        return ""
+
+
 def values(capture: Capture, names: Any) -> dict[str, str]:
     return {name: capture.value(name) for name in sorted(names)}

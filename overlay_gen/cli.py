@@ -1,9 +1,14 @@
-"""The command line: ``overlay-gen [generate] [DIR] [options] [-- build flags]`` and
-``overlay-gen pin [DIR]``.
+"""The command line. ``main(argv) -> int`` picks the subcommand (``generate`` when
+none is named), parses its arguments, runs it, and turns every
+:class:`~overlay_gen.errors.OverlayGenError` into one line on stderr and its
+exit code.
 
-``main(argv) -> int`` picks the subcommand, parses its arguments, runs it,
-and turns every :class:`~overlay_gen.errors.OverlayGenError` into one line on
-stderr and its exit code.
+    overlay-gen [generate] [DIR] [options] [-- build flags]   write overlay.json and .overlay-gen/
+    overlay-gen diff [DIR] [--stat] [options] [-- flags]      what the overlay changes, as a patch
+    overlay-gen explain [DIR] [options] [-- flags]            where each aspect applied, or why not
+    overlay-gen lock [DIR] [options] [-- flags]               write overlay-gen.lock
+    overlay-gen check [DIR] [options]                         compare with overlay-gen.lock
+    overlay-gen pin [DIR]                                      add the needed modules to go.mod
 """
 
 from __future__ import annotations
@@ -13,12 +18,18 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import __version__
+from . import __version__, lock
+from .diff import diff, format_stat, stat
 from .errors import OverlayGenError, UsageError
+from .explain import explain
 from .pin import TOOLS_FILE, pin
-from .pipeline import Options, generate
+from .pipeline import Options, Result, generate, plan
+from .resolve import go_env
 
-EXIT_CODES = "Exit codes: 0 ok, 1 internal error, 2 usage, 3 configuration, 4 Go environment, 5 rewrite."
+EXIT_CODES = (
+    "Exit codes: 0 ok, 1 internal error, 2 usage, 3 configuration, 4 Go environment, 5 rewrite, "
+    "6 check found differences."
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -26,93 +37,166 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message, hint="see overlay-gen --help")
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
+def _parser(prog: str, description: str, generation: bool = True) -> argparse.ArgumentParser:
+    parser = _Parser(prog=prog, description=description, epilog=EXIT_CODES)
     parser.add_argument("--version", action="version", version=f"overlay-gen {__version__}")
     parser.add_argument("directory", nargs="?", default=".", type=Path, help="the Go module (default: .)")
     parser.add_argument(
         "--aspects", action="append", type=Path, default=[], metavar="FILE", help="load this aspect file too"
     )
     parser.add_argument("--no-builtin", action="store_true", help="do not load the built-in aspects")
-
-
-def _generate_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="overlay-gen",
-        description="Instrument a Go module at compile time: writes overlay.json for go build -overlay. "
-        "'overlay-gen pin' adds the modules the instrumentation needs to go.mod.",
-        epilog="Build flags after -- (e.g. -- -tags=netgo) are passed to go list, as they will be to go build. "
-        + EXIT_CODES,
-    )
-    _common(parser)
-    parser.add_argument(
-        "-o", "--overlay", type=Path, help="overlay file to write (default: overlay.json in the module)"
-    )
-    parser.add_argument(
-        "--shadow-dir", type=Path, help="where rewritten files go (default: .overlay-gen in the module)"
-    )
-    parser.add_argument("--tests", action="store_true", help="also instrument test files (go list -test)")
-    parser.add_argument("--strict", action="store_true", help="fail on a rewritten file that is not Go (default: warn)")
-    parser.add_argument("-q", "--quiet", action="store_true", help="print errors and warnings only")
+    if generation:
+        parser.epilog = "Build flags after -- (e.g. -- -tags=netgo) go to go list, as to go build. " + EXIT_CODES
+        parser.add_argument("-o", "--overlay", type=Path, help="overlay file (default: overlay.json in the module)")
+        parser.add_argument("--shadow-dir", type=Path, help="rewritten files' directory (default: .overlay-gen)")
+        parser.add_argument("--tests", action="store_true", help="also instrument test files (go list -test)")
+        parser.add_argument("--strict", action="store_true", help="fail on a rewritten file that is not Go")
     return parser
 
 
-def _pin_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="overlay-gen pin",
-        description=f"Add the Go modules the enabled aspects need to go.mod and go.sum, and write {TOOLS_FILE} "
-        "so that go mod tidy keeps them. Idempotent.",
-        epilog=EXIT_CODES,
-    )
-    _common(parser)
-    return parser
+def _split(argv: Sequence[str]) -> tuple[list[str], tuple[str, ...]]:
+    """Arguments, and the build flags after ``--``."""
+    args = list(argv)
+    if "--" in args:
+        cut = args.index("--")
+        return args[:cut], tuple(args[cut + 1 :])
+    return args, ()
+
+
+def _options(args: argparse.Namespace, build_flags: tuple[str, ...], **override: object) -> Options:
+    values: dict[str, object] = {
+        "directory": args.directory,
+        "overlay": args.overlay,
+        "shadow": args.shadow_dir,
+        "build_flags": build_flags,
+        "tests": args.tests,
+        "strict": args.strict,
+        "aspect_files": tuple(args.aspects),
+        "builtin": not args.no_builtin,
+    }
+    values.update(override)
+    return Options(**values)  # type: ignore[arg-type]
 
 
 def _generate(argv: Sequence[str]) -> int:
-    build_flags: Sequence[str] = ()
-    if "--" in argv:
-        cut = list(argv).index("--")
-        argv, build_flags = argv[:cut], argv[cut + 1 :]
-    args = _generate_parser().parse_args(argv)
-    result = generate(
-        Options(
-            directory=args.directory,
-            overlay=args.overlay,
-            shadow=args.shadow_dir,
-            build_flags=tuple(build_flags),
-            tests=args.tests,
-            strict=args.strict,
-            aspect_files=tuple(args.aspects),
-            builtin=not args.no_builtin,
-        )
+    parser = _parser(
+        "overlay-gen",
+        "Instrument a Go module at compile time: writes overlay.json for go build -overlay. Other commands: "
+        "diff, explain, lock, check, pin (overlay-gen COMMAND --help).",
     )
-    for line in result.emitted.left_out:
-        print(f"overlay-gen: warning: {line}: left out, the rewritten file is not valid Go", file=sys.stderr)
+    parser.add_argument("-q", "--quiet", action="store_true", help="print errors and warnings only")
+    argv, flags = _split(argv)
+    args = parser.parse_args(argv)
+    result = generate(_options(args, flags))
+    _warn_left_out(result)
     if args.quiet:
         return 0
     for event in result.events:
         if event.skipped:
             print(f"overlay-gen: {event}", file=sys.stderr)
-    files = result.emitted.files
+    files = result.staged.files
     rewritten = sum(1 for f in files if not f.added)
     applied = sum(1 for e in result.events if not e.skipped)
     print(
-        f"overlay-gen: {len(result.aspects)} aspects, {applied} join points instrumented, "
+        f"overlay-gen: {len(result.aspects.aspects)} aspects, {applied} join points instrumented, "
         f"{rewritten} files rewritten, {len(files) - rewritten} added, "
-        f"{len(result.emitted.module_copies)} module copies; wrote {result.overlay}",
+        f"{len(result.staged.module_copies)} module copies; wrote {result.overlay}",
         file=sys.stderr,
     )
     return 0
 
 
+def _warn_left_out(result: Result) -> None:
+    for line in result.staged.left_out:
+        print(f"overlay-gen: warning: {line}: left out, the rewritten file is not valid Go", file=sys.stderr)
+
+
+def _diff(argv: Sequence[str]) -> int:
+    parser = _parser(
+        "overlay-gen diff",
+        "Print every file the overlay changes or adds as a unified diff against the original "
+        "(a/ and b/ paths: module-relative, $GOROOT/src/..., module@version/...). Writes nothing.",
+    )
+    parser.add_argument("--stat", action="store_true", help="a summary per file instead of the patch")
+    argv, flags = _split(argv)
+    args = parser.parse_args(argv)
+    with plan(_options(args, flags)) as result:
+        _warn_left_out(result)
+        sys.stdout.write(format_stat(stat(result.staged)) if args.stat else "".join(diff(result.staged)))
+    return 0
+
+
+def _explain(argv: Sequence[str]) -> int:
+    parser = _parser(
+        "overlay-gen explain",
+        "For each aspect: where it applied, where a candidate was skipped and why, or that it matched nothing. "
+        "Writes nothing.",
+    )
+    argv, flags = _split(argv)
+    args = parser.parse_args(argv)
+    with plan(_options(args, flags)) as result:
+        sys.stdout.write(explain(result))
+    return 0
+
+
+def _lock(argv: Sequence[str]) -> int:
+    parser = _parser(
+        "overlay-gen lock",
+        f"Write {lock.LOCK_FILE}: the versions, environment, flags and aspect set that decide the overlay, and "
+        "the digests of every file it changes or adds. 'overlay-gen check' compares against it.",
+    )
+    argv, flags = _split(argv)
+    args = parser.parse_args(argv)
+    with plan(_options(args, flags)) as result:
+        path = lock.write(result)
+    print(f"overlay-gen lock: {len(result.staged.files)} files; wrote {path}", file=sys.stderr)
+    return 0
+
+
+def _check(argv: Sequence[str]) -> int:
+    parser = _parser(
+        "overlay-gen check",
+        f"Regenerate with the flags {lock.LOCK_FILE} records and compare: the lock's digests, and the shadow "
+        "files on disk (a file edited after generation is named). Exits 6 on any difference. Writes nothing.",
+    )
+    argv, flags = _split(argv)
+    if flags:
+        raise UsageError("check takes its build flags from the lock", hint="regenerate the lock to change them")
+    args = parser.parse_args(argv)
+    locked = lock.read(go_env(args.directory.resolve()).module_root)
+    options = _options(args, tuple(locked.get("flags", [])), tests=bool(locked.get("tests", False)))
+    with plan(options) as result:
+        problems = lock.differences(locked, result)
+    if problems:
+        for problem in problems:
+            print(f"overlay-gen check: {problem}", file=sys.stderr)
+        raise lock.CheckFailed(f"{len(problems)} differences from {lock.LOCK_FILE}")
+    print(f"overlay-gen check: {len(result.staged.files)} files match {lock.LOCK_FILE}", file=sys.stderr)
+    return 0
+
+
 def _pin(argv: Sequence[str]) -> int:
-    args = _pin_parser().parse_args(argv)
+    parser = _parser(
+        "overlay-gen pin",
+        f"Add the Go modules the enabled aspects need to go.mod and go.sum, and write {TOOLS_FILE} "
+        "so that go mod tidy keeps them. Idempotent.",
+        generation=False,
+    )
+    args = parser.parse_args(argv)
     result = pin(args.directory, tuple(args.aspects), builtin=not args.no_builtin)
     changed = ", ".join(result.changed) if result.changed else "nothing changed"
     print(f"overlay-gen pin: {len(result.packages)} packages pinned in {result.root}: {changed}", file=sys.stderr)
     return 0
 
 
-COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {"generate": _generate, "pin": _pin}
+COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
+    "generate": _generate,
+    "diff": _diff,
+    "explain": _explain,
+    "lock": _lock,
+    "check": _check,
+    "pin": _pin,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

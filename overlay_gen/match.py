@@ -16,6 +16,7 @@ import attrs
 from tree_sitter import Node
 
 from .aspect import Aspect
+from .captures import where
 from .join import full_match
 from .parse import ParsedFile
 from .places import Layout
@@ -23,6 +24,7 @@ from .report import Event
 from .select import PackageCandidates
 
 UNPARSABLE = "tree-sitter-go cannot parse this code (newer Go syntax?), so it is left as it is"
+IGNORED = "an ignore directive (//overlay-gen:ignore or //orchestrion:ignore) keeps it out"
 
 
 @attrs.frozen
@@ -69,9 +71,9 @@ def match_package(
                 if not full_match(jp, node, pf):
                     continue
                 if pf.overlaps_error(node.start_byte, node.end_byte):
-                    found.events.append(Event(aspect.id, pf.display, pf.line(node), reason=UNPARSABLE))
+                    found.events.append(Event(aspect.id, pf.display, pf.line(node), where(pf, node), UNPARSABLE))
                 elif pf.function_ignored(node):
-                    found.events.append(Event(aspect.id, pf.display, pf.line(node), reason="//overlay-gen:ignore"))
+                    found.events.append(Event(aspect.id, pf.display, pf.line(node), where(pf, node), IGNORED))
                 else:
                     found.matches.append(Match(index, node))
                     if aspect.package_scoped:

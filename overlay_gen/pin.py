@@ -42,7 +42,7 @@ def aspect_imports(aspects: list[Aspect]) -> set[str]:
 def pin(directory: Path, extra_aspects: tuple[Path, ...] = (), builtin: bool = True) -> PinResult:
     env = go_env(directory.resolve())
     root = env.module_root
-    aspects = load_aspects(root, extra_aspects, builtin=builtin)
+    aspects = list(load_aspects(root, extra_aspects, builtin=builtin).aspects)
     go_mod = requirements.read_go_mod(root / "go.mod")
     main_module = go_mod["Module"]["Path"]
     need = requirements.needs(aspect_imports(aspects), main_module)

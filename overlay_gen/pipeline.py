@@ -1,22 +1,26 @@
-"""The whole run, stage by stage: resolve, load, select, match, advise, emit.
+"""The whole run, stage by stage: resolve, load, select, match, advise, stage, commit.
 
 Each stage is a module named for it; this one only passes values along.
+:func:`plan` runs every stage up to a staged, checked overlay (what ``diff``,
+``explain``, ``lock`` and ``check`` look at); :func:`generate` also commits it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import attrs
 
 from . import requirements
 from .advise import FileResult, advise
-from .aspect import Aspect, load_aspects
-from .emit import EmitResult, emit
+from .aspect import AspectSet, load_aspects
+from .emit import Staged, commit, discard, stage
 from .match import match_package
 from .places import Layout
 from .report import Event
-from .resolve import BuildContext, go_env, list_packages, package_graph, packages_of
+from .resolve import BuildContext, GoEnv, go_env, list_packages, package_graph, packages_of
 from .select import select
 
 SHADOW_DIR = ".overlay-gen"
@@ -36,18 +40,26 @@ class Options:
 
 @attrs.frozen
 class Result:
-    root: Path
+    options: Options
+    env: GoEnv
+    layout: Layout
     overlay: Path
-    aspects: tuple[Aspect, ...]
+    aspects: AspectSet
     files: tuple[FileResult, ...]
-    emitted: EmitResult
+    staged: Staged
+
+    @property
+    def root(self) -> Path:
+        return self.layout.root
 
     @property
     def events(self) -> list[Event]:
         return [e for f in self.files for e in f.events]
 
 
-def generate(options: Options) -> Result:
+@contextmanager
+def plan(options: Options) -> Iterator[Result]:
+    """Every stage up to a staged overlay; the staging directory is removed on exit."""
     env = go_env(options.directory.resolve())
     root = env.module_root
     aspects = load_aspects(root, options.aspect_files, builtin=options.builtin)
@@ -56,16 +68,26 @@ def generate(options: Options) -> Result:
 
     names = {pkg.path: pkg.name for pkg in packages_of(graph)}
     files: list[FileResult] = []
-    for candidates in select(graph, aspects):
+    for candidates in select(graph, aspects.aspects):
         done: set[tuple[int, int]] = set()
-        for found in match_package(candidates, aspects, layout, names):
-            files.append(advise(found, aspects, done))
+        for found in match_package(candidates, aspects.aspects, layout, names):
+            files.append(advise(found, aspects.aspects, done))
 
     go_mod = requirements.read_go_mod(root / "go.mod")
     need = requirements.needs({p for f in files for p in f.added_imports}, go_mod["Module"]["Path"])
     requirements.check(need, go_mod)
     runtime = requirements.runtime_go_mod(go_mod) if need.runtime else None
 
+    staged = stage(files, graph, layout, strict=options.strict, runtime_go_mod=runtime)
     overlay = (options.overlay or root / "overlay.json").resolve()
-    emitted = emit(files, graph, layout, overlay, strict=options.strict, runtime_go_mod=runtime)
-    return Result(root, overlay, tuple(aspects), tuple(files), emitted)
+    try:
+        yield Result(options, env, layout, overlay, aspects, tuple(files), staged)
+    finally:
+        discard(staged)
+
+
+def generate(options: Options) -> Result:
+    """Plan, and put the overlay in use: overlay.json and the shadow directory."""
+    with plan(options) as result:
+        commit(result.staged, result.layout, result.overlay)
+        return result

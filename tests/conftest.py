@@ -97,6 +97,13 @@ def receiver() -> Iterator[OtlpReceiver]:
         yield r
 
 
+@pytest.fixture
+def grpc_receiver() -> Iterator[OtlpReceiver]:
+    """A real OTLP/gRPC receiver on 127.0.0.1, stopped after the test."""
+    with OtlpReceiver("grpc") as r:
+        yield r
+
+
 def build_fixture(name: str, dest: Path, env: dict[str, str], *generate_args: str) -> Path:
     """Copy fixture ``name``, generate its overlay, build it as ``dest/name/name``."""
     root = copy_fixture(name, dest)

@@ -1,11 +1,12 @@
-"""A real OTLP/HTTP trace receiver for tests.
+"""A real OTLP trace receiver for tests, over HTTP or gRPC.
 
-``OtlpReceiver`` serves ``POST /v1/traces`` on 127.0.0.1 (a free port) in a
-background thread, decodes each export request with the official protobuf
-definitions (``opentelemetry-proto``) and keeps every span as a frozen
-``Span`` record with plain Python values::
+``OtlpReceiver`` serves ``POST /v1/traces`` (OTLP/HTTP, the default) or the
+OTLP ``TraceService`` (``OtlpReceiver("grpc")``, with ``grpcio``) on 127.0.0.1
+(a free port) in the background, decodes each export request with the official
+protobuf definitions (``opentelemetry-proto``) and keeps every span as a frozen
+``Span`` record with plain Python values; both front ends share one store::
 
-    with OtlpReceiver() as receiver:
+    with OtlpReceiver() as receiver:  # or OtlpReceiver("grpc")
         run_program(env={**env, **receiver.env()})
         spans = receiver.wait_for(2)
 
@@ -14,7 +15,8 @@ JSON: trace and span ids hex-encoded), optionally ``Content-Encoding: gzip``;
 the answer is a serialized ``ExportTraceServiceResponse`` in the request's
 encoding. A request the receiver cannot decode is answered 400 (415 for an
 unknown content type or encoding) and recorded in ``errors()``, which
-``wait_for`` reports when it times out.
+``wait_for`` reports when it times out. Over gRPC, ``grpcio`` decodes the
+request (and any ``grpc-encoding: gzip``) and answers a malformed one itself.
 """
 
 from __future__ import annotations
@@ -26,20 +28,29 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import attrs
+import grpc
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc import (
+    TraceServiceServicer,
+    add_TraceServiceServicer_to_server,
+)
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as PbSpan
 from opentelemetry.proto.trace.v1.trace_pb2 import Status as PbStatus
 
 TRACES_PATH = "/v1/traces"
+HTTP_PROTOBUF = "http/protobuf"
+GRPC = "grpc"
+PROTOCOLS = (HTTP_PROTOBUF, GRPC)  # values of OTEL_EXPORTER_OTLP_PROTOCOL the receiver serves
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
 
@@ -262,41 +273,98 @@ class _Server(http.server.ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
 
 
-class OtlpReceiver:
-    """An OTLP/HTTP trace receiver on 127.0.0.1; a context manager (or ``start()``/``stop()``)."""
+class _HttpFrontEnd:
+    """OTLP/HTTP: a threading HTTP server whose serve_forever runs in a thread of its own."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Condition()
-        self._spans: list[Span] = []
-        self._errors: list[str] = []
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self.port = 0
-
-    # lifecycle
-
-    def start(self) -> OtlpReceiver:
-        if self._server is not None:
-            raise RuntimeError("OtlpReceiver already started")
-        self._server = _Server(self)
-        self.port = self._server.server_address[1]
+    def __init__(self, receiver: OtlpReceiver) -> None:
+        self._server = _Server(receiver)
+        self.port: int = self._server.server_address[1]
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"otlp-receiver-{self.port}"
         )
         self._thread.daemon = True
         self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)
+        if self._thread.is_alive():  # pragma: no cover - would be a bug in the receiver
+            raise RuntimeError(f"{self._thread.name} did not stop")
+
+
+class _TraceService(TraceServiceServicer):
+    def __init__(self, receiver: OtlpReceiver) -> None:
+        self.receiver = receiver
+
+    def Export(self, request: ExportTraceServiceRequest, context: grpc.ServicerContext) -> ExportTraceServiceResponse:
+        self.receiver._add(spans_of(request))
+        return ExportTraceServiceResponse()
+
+
+class _GrpcFrontEnd:
+    """OTLP/gRPC: the TraceService on a grpcio server; stop() joins every thread it used."""
+
+    GRACE = 0.5  # seconds in-flight calls get to finish on stop
+
+    def __init__(self, receiver: OtlpReceiver) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="otlp-receiver-grpc")
+        self._server = grpc.server(self._executor)
+        add_TraceServiceServicer_to_server(_TraceService(receiver), self._server)
+        try:
+            self.port: int = self._server.add_insecure_port("127.0.0.1:0")
+            if not self.port:  # older grpcio reports failure as port 0
+                raise RuntimeError("cannot bind a gRPC port on 127.0.0.1")
+            before = set(threading.enumerate())
+            self._server.start()
+        except BaseException:
+            self._server.stop(None)
+            self._executor.shutdown(wait=True)
+            raise
+        self._threads = [t for t in threading.enumerate() if t not in before]  # grpcio's polling thread
+
+    def stop(self) -> None:
+        # grpcio signals "stopped" just before its polling thread ends, and stop(grace) starts a
+        # thread of its own: join those too, so that nothing outlives the receiver.
+        before = set(threading.enumerate())
+        stopped = self._server.stop(grace=self.GRACE).wait(timeout=10)
+        self._threads += [t for t in threading.enumerate() if t not in before]
+        self._executor.shutdown(wait=True)
+        for thread in self._threads:
+            thread.join(timeout=10)
+        if not stopped or any(t.is_alive() for t in self._threads):  # pragma: no cover - a bug in grpcio
+            raise RuntimeError(f"gRPC receiver on port {self.port} did not stop")
+
+
+class OtlpReceiver:
+    """An OTLP trace receiver on 127.0.0.1; a context manager (or ``start()``/``stop()``).
+
+    ``protocol`` is ``"http/protobuf"`` (OTLP/HTTP; JSON bodies are accepted too) or ``"grpc"``.
+    """
+
+    def __init__(self, protocol: str = HTTP_PROTOBUF) -> None:
+        if protocol not in PROTOCOLS:
+            raise ValueError(f"unsupported OTLP protocol {protocol!r}: expected one of {', '.join(PROTOCOLS)}")
+        self.protocol = protocol
+        self._lock = threading.Condition()
+        self._spans: list[Span] = []
+        self._errors: list[str] = []
+        self._front: _HttpFrontEnd | _GrpcFrontEnd | None = None
+        self.port = 0
+
+    # lifecycle
+
+    def start(self) -> OtlpReceiver:
+        if self._front is not None:
+            raise RuntimeError("OtlpReceiver already started")
+        self._front = _GrpcFrontEnd(self) if self.protocol == GRPC else _HttpFrontEnd(self)
+        self.port = self._front.port
         return self
 
     def stop(self) -> None:
-        server, thread = self._server, self._thread
-        if server is None or thread is None:
-            return
-        self._server = self._thread = None
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-        if thread.is_alive():  # pragma: no cover - would be a bug in the receiver
-            raise RuntimeError(f"{thread.name} did not stop")
+        front, self._front = self._front, None
+        if front is not None:
+            front.stop()
 
     def __enter__(self) -> OtlpReceiver:
         return self.start()
@@ -315,14 +383,14 @@ class OtlpReceiver:
 
     @property
     def traces_url(self) -> str:
-        """The full traces URL (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)."""
+        """The full OTLP/HTTP traces URL (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT; not for gRPC)."""
         return self.endpoint + TRACES_PATH
 
     def env(self) -> dict[str, str]:
-        """Standard OTel SDK environment variables that point an OTLP/HTTP exporter here."""
+        """Standard OTel SDK environment variables that point an OTLP exporter of this protocol here."""
         return {
             "OTEL_EXPORTER_OTLP_ENDPOINT": self.endpoint,
-            "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+            "OTEL_EXPORTER_OTLP_PROTOCOL": self.protocol,
             "OTEL_EXPORTER_OTLP_INSECURE": "true",
         }
 

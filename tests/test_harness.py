@@ -15,11 +15,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc import TraceServiceStub
 from opentelemetry.proto.common.v1.common_pb2 import (
     AnyValue,
     ArrayValue,
@@ -132,6 +134,17 @@ def post(
 def send(receiver: OtlpReceiver, request: ExportTraceServiceRequest) -> None:
     status, _, body = post(receiver.traces_url, request.SerializeToString(), "application/x-protobuf")
     assert status == 200, body
+
+
+def export_grpc(
+    receiver: OtlpReceiver, request: ExportTraceServiceRequest, compression: grpc.Compression | None = None
+) -> ExportTraceServiceResponse:
+    """Send ``request`` as an OTLP/gRPC exporter would: TraceService/Export over a plain-text channel."""
+    with grpc.insecure_channel(f"127.0.0.1:{receiver.port}") as channel:
+        response: ExportTraceServiceResponse = TraceServiceStub(channel).Export(
+            request, timeout=10, compression=compression
+        )
+        return response
 
 
 def check_sample(spans: list[Span]) -> None:
@@ -317,6 +330,78 @@ def test_receiver_stops_cleanly() -> None:
     assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []  # sockets closed
     with socket.socket() as sock, pytest.raises(ConnectionRefusedError):
         sock.connect(("127.0.0.1", port))
+    receiver.stop()  # stopping twice is harmless
+
+
+@pytest.mark.parametrize("protocol", ["http/protobuf", "grpc"])
+def test_receiver_env_names_its_protocol(protocol: str) -> None:
+    with OtlpReceiver(protocol) as receiver:
+        assert receiver.protocol == protocol
+        assert receiver.endpoint == f"http://127.0.0.1:{receiver.port}"
+        assert receiver.env() == {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
+            "OTEL_EXPORTER_OTLP_PROTOCOL": protocol,
+            "OTEL_EXPORTER_OTLP_INSECURE": "true",
+        }
+
+
+def test_receiver_rejects_an_unknown_protocol() -> None:
+    with pytest.raises(ValueError, match=r"unsupported OTLP protocol 'http/json'"):
+        OtlpReceiver("http/json")
+
+
+def test_grpc_receiver_decodes_export_requests() -> None:
+    with OtlpReceiver("grpc") as receiver:
+        response = export_grpc(receiver, sample_request())
+        assert response == ExportTraceServiceResponse()
+        assert not response.HasField("partial_success")
+        check_sample(receiver.spans())
+        receiver.clear()
+        export_grpc(receiver, sample_request(), grpc.Compression.Gzip)  # grpc-encoding: gzip
+        check_sample(receiver.spans())
+        assert receiver.errors() == []
+
+
+def test_grpc_receiver_wait_for_returns_once_spans_arrive() -> None:
+    with OtlpReceiver("grpc") as receiver:
+        timer = threading.Timer(0.2, export_grpc, (receiver, sample_request()))
+        timer.start()
+        try:
+            spans = receiver.wait_for(2, timeout=10)
+        finally:
+            timer.join()
+        assert [s.name for s in spans] == ["GET /items", "db.query"]
+
+
+def test_grpc_receiver_answers_only_the_trace_service() -> None:
+    with OtlpReceiver("grpc") as receiver, grpc.insecure_channel(f"127.0.0.1:{receiver.port}") as channel:
+        metrics = channel.unary_unary(
+            "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
+            request_serializer=lambda body: body,
+            response_deserializer=lambda body: body,
+        )
+        with pytest.raises(grpc.RpcError) as info:
+            metrics(b"", timeout=10)
+        assert info.value.code() == grpc.StatusCode.UNIMPLEMENTED
+        assert receiver.spans() == []
+
+
+def test_grpc_receiver_stops_cleanly() -> None:
+    before = set(threading.enumerate())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        with OtlpReceiver("grpc") as receiver:
+            export_grpc(receiver, sample_request())
+            port = receiver.port
+            assert len(receiver.spans()) == 2
+        gc.collect()
+    assert set(threading.enumerate()) - before == set()  # grpcio's threads and the worker threads ended
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
+    with socket.socket() as sock, pytest.raises(ConnectionRefusedError):
+        sock.connect(("127.0.0.1", port))
+    with pytest.raises(grpc.RpcError) as info:
+        export_grpc(receiver, sample_request())
+    assert info.value.code() == grpc.StatusCode.UNAVAILABLE
     receiver.stop()  # stopping twice is harmless
 
 

@@ -1,8 +1,8 @@
 """//dd:span and the OpenTelemetry runtime, observed over real OTLP.
 
 fixtures/spans is built once per module with overlay-gen and the stock
-toolchain, then run pointed at a real OTLP/HTTP receiver; what arrives is
-compared with fixtures/spans/expected-trace.toml.
+toolchain, then run pointed at a real OTLP receiver (OTLP/HTTP, and once
+OTLP/gRPC); what arrives is compared with fixtures/spans/expected-trace.toml.
 """
 
 from __future__ import annotations
@@ -47,6 +47,16 @@ def test_annotated_functions_form_the_expected_trace(
     # Spans are flushed when main returns: they are all there by the time it has exited.
     assert_trace(EXPECTED, receiver.spans())
     assert {s.scope for s in receiver.spans()} == {"overlay-gen"}
+
+
+def test_spans_are_exported_over_grpc(spans_app: Path, go_env: dict[str, str], grpc_receiver: OtlpReceiver) -> None:
+    env = _otlp_env(go_env, grpc_receiver)
+    assert env["OTEL_EXPORTER_OTLP_PROTOCOL"] == "grpc"
+    run = _run(spans_app, env)
+    assert run.returncode == 0, run.stderr
+    assert "checkout: card declined" in run.stdout
+    assert_trace(EXPECTED, grpc_receiver.spans())
+    assert {s.scope for s in grpc_receiver.spans()} == {"overlay-gen"}
 
 
 def test_resource_from_the_standard_environment(
@@ -169,7 +179,7 @@ def test_ignore_on_main_turns_the_runtime_off(tmp_path: Path, go_env: dict[str, 
     proc = overlay_gen(root, ".", env=go_env)
     assert proc.returncode == 0, proc.stderr
     line = main.read_text().splitlines().index("func main() {") + 1
-    assert f"main.go:{line}: aspect 'overlay-gen.runtime' skipped: //overlay-gen:ignore" in proc.stderr
+    assert f"main.go:{line}: aspect 'overlay-gen.runtime' skipped: an ignore directive" in proc.stderr
     go(root, "build", "-overlay=overlay.json", "-o", "spans", ".", env=go_env)
     run = _run(root / "spans", _otlp_env(go_env, receiver))
     assert run.returncode == 0 and "checkout: card declined" in run.stdout
