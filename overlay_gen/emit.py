@@ -152,6 +152,7 @@ def _write_runtime(staging: Path, go_mod: str, layout: Layout) -> list[Written]:
         if name == "go.mod":
             (target / name).write_text(go_mod)
         else:
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(runtime.directory / name, target / name)
         shadow = f"{RUNTIME_DIR}/{name}"
         written.append(Written(f"{runtime.path}@v0.0.0/{name}", str(layout.shadow / shadow), shadow, None))

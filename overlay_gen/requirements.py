@@ -40,7 +40,7 @@ class RuntimeModule:
 
     path: str
     directory: Path
-    files: tuple[str, ...]  # Go file names
+    files: tuple[str, ...]  # Go files, relative to its directory (subpackages included)
     requires: Mapping[str, str]  # module path -> the version overlay-gen was tested with
     imports: tuple[str, ...]  # non-standard packages its files import
 
@@ -49,12 +49,14 @@ class RuntimeModule:
 def runtime_module() -> RuntimeModule:
     directory = Path(str(importlib.resources.files("overlay_gen") / "runtime" / "otelrt"))
     mod = read_go_mod(directory / "go.mod")
-    files = tuple(sorted(p.name for p in directory.glob("*.go") if not p.name.endswith("_test.go")))
+    files = tuple(
+        sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*.go") if not p.name.endswith("_test.go"))
+    )
     imports: set[str] = set()
     placeholder = Package(import_path=mod["Module"]["Path"], name="otelrt", dir=str(directory), go_files=())
     for name in files:
         pf = ParsedFile(str(directory / name), name, placeholder, (directory / name).read_bytes())
-        imports.update(p for p in pf.import_paths if not is_standard(p))
+        imports.update(p for p in pf.import_paths if not is_standard(p) and not is_runtime(p))
     requires = {r["Path"]: r["Version"] for r in mod.get("Require") or [] if not r.get("Indirect")}
     return RuntimeModule(mod["Module"]["Path"], directory, files, requires, tuple(sorted(imports)))
 

@@ -39,6 +39,7 @@ _LIST_FIELDS = (
     "XTestGoFiles",
     "EmbedFiles",
     "Imports",
+    "Deps",
     "Standard",
     "ForTest",
     "Module",
@@ -82,6 +83,7 @@ class Package:
     test_files: tuple[str, ...] = ()
     embed_files: tuple[str, ...] = ()
     imports: tuple[str, ...] = ()
+    deps: frozenset[str] = frozenset()  # every package it depends on, directly or not
     standard: bool = False
     for_test: str = ""
     module: Module | None = None
@@ -232,6 +234,7 @@ def package_from_json(data: Mapping[str, object]) -> Package:
         else (),
         embed_files=absolute(_strings(data, "EmbedFiles")),
         imports=_strings(data, "Imports"),
+        deps=frozenset(_strings(data, "Deps")),
         standard=bool(data.get("Standard", False)),
         for_test=for_test,
         module=Module.from_json(module) if isinstance(module, dict) else None,

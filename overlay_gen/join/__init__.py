@@ -90,6 +90,7 @@ def glob_match(pattern: str, name: str) -> bool:
 from . import (
     call,
     combinators,
+    depends_on,
     directive,
     function_declaration,
     function_literal,
@@ -106,6 +107,7 @@ __all__ = [
     "JoinPoint",
     "call",
     "combinators",
+    "depends_on",
     "directive",
     "full_match",
     "function_declaration",

@@ -1,0 +1,185 @@
+// Package nethttp connects net/http, as overlay-gen rewrites it, to
+// OpenTelemetry. Every request a Client or Transport sends gets a CLIENT span
+// and carries the trace context (OTEL_PROPAGATORS, W3C traceparent by default)
+// to the server; every request an http.Server serves gets a SERVER span that
+// continues the incoming trace context, is the context the handler's
+// r.Context() holds, and is named after the ServeMux pattern that matched.
+// Attributes follow the OpenTelemetry HTTP semantic conventions.
+//
+// overlay-gen links this package into programs that use net/http, whose
+// rewritten sources call OverlayGenClient and OverlayGenServer; it only
+// exists under overlay-gen's overlay.
+package nethttp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// ScopeName is the instrumentation scope of the HTTP spans.
+const ScopeName = "overlay-gen/net/http"
+
+// exporterAgents start the User-Agents of OpenTelemetry's OTLP/HTTP exporters
+// (traces: "OTel OTLP Exporter Go/1.x"; metrics and logs: "OTel Go OTLP over
+// HTTP/protobuf ... exporter/1.x"): their requests are never traced, or every
+// export would make spans to export.
+var exporterAgents = []string{"OTel OTLP Exporter Go/", "OTel Go OTLP over HTTP/"}
+
+func fromExporter(req *http.Request) bool {
+	agent := req.Header.Get("User-Agent")
+	for _, prefix := range exporterAgents {
+		if strings.HasPrefix(agent, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+var tracer = otel.Tracer(ScopeName)
+
+func init() {
+	http.OverlayGenClient = startClient
+	http.OverlayGenServer = startServer
+}
+
+func startClient(req *http.Request) (*http.Request, func(*http.Response, error)) {
+	if fromExporter(req) {
+		return req, func(*http.Response, error) {}
+	}
+	method := methodOf(req)
+	attrs := []attribute.KeyValue{semconv.HTTPRequestMethodKey.String(method)}
+	if req.URL != nil {
+		attrs = append(attrs, semconv.URLFull(redacted(req.URL)))
+		attrs = append(attrs, hostPort(req.URL.Host, req.URL.Scheme)...)
+	}
+	ctx, span := tracer.Start(req.Context(), method, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
+	req = req.Clone(ctx) // headers are copied: the caller's request stays as it was
+	otel.GetTextMapPropagator().Inject(ctx, propagation.HeaderCarrier(req.Header))
+	return req, func(resp *http.Response, err error) {
+		switch {
+		case err != nil:
+			span.RecordError(err)
+			span.SetStatus(codes.Error, err.Error())
+			span.SetAttributes(semconv.ErrorTypeKey.String(errorType(err)))
+		case resp != nil:
+			span.SetAttributes(semconv.HTTPResponseStatusCode(resp.StatusCode))
+			if resp.StatusCode >= 400 { // a client span is an error from 400 on
+				span.SetStatus(codes.Error, "")
+				span.SetAttributes(semconv.ErrorTypeKey.String(strconv.Itoa(resp.StatusCode)))
+			}
+		}
+		span.End()
+	}
+}
+
+func startServer(_ http.ResponseWriter, req *http.Request) (*http.Request, func(status int)) {
+	ctx := otel.GetTextMapPropagator().Extract(req.Context(), propagation.HeaderCarrier(req.Header))
+	scheme := "http"
+	if req.TLS != nil {
+		scheme = "https"
+	}
+	method := methodOf(req)
+	attrs := []attribute.KeyValue{
+		semconv.HTTPRequestMethodKey.String(method),
+		semconv.URLScheme(scheme),
+		semconv.NetworkProtocolVersion(strings.TrimPrefix(req.Proto, "HTTP/")),
+	}
+	if req.URL != nil {
+		attrs = append(attrs, semconv.URLPath(req.URL.Path))
+	}
+	attrs = append(attrs, hostPort(req.Host, scheme)...)
+	if ua := req.UserAgent(); ua != "" {
+		attrs = append(attrs, semconv.UserAgentOriginal(ua))
+	}
+	if host, _, err := net.SplitHostPort(req.RemoteAddr); err == nil {
+		attrs = append(attrs, semconv.ClientAddress(host))
+	}
+	ctx, span := tracer.Start(ctx, method, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(attrs...))
+	served := req.WithContext(ctx)
+	return served, func(status int) {
+		if status == 0 {
+			status = http.StatusOK // nothing written: net/http sends 200
+		}
+		// The ServeMux records the pattern it matched on the request it was given.
+		if route := routeOf(served.Pattern); route != "" {
+			span.SetName(method + " " + route)
+			span.SetAttributes(semconv.HTTPRoute(route))
+		}
+		span.SetAttributes(semconv.HTTPResponseStatusCode(status))
+		if status >= 500 { // a server span is an error from 500 on only
+			span.SetStatus(codes.Error, "")
+			span.SetAttributes(semconv.ErrorTypeKey.String(strconv.Itoa(status)))
+		}
+		span.End()
+	}
+}
+
+// routeOf is the path of a ServeMux pattern: "GET example.com/items/{id}" is "/items/{id}".
+func routeOf(pattern string) string {
+	if _, rest, found := strings.Cut(pattern, " "); found {
+		pattern = strings.TrimLeft(rest, " \t")
+	}
+	if i := strings.Index(pattern, "/"); i > 0 {
+		pattern = pattern[i:]
+	}
+	return pattern
+}
+
+func methodOf(req *http.Request) string {
+	if req.Method == "" {
+		return http.MethodGet
+	}
+	return req.Method
+}
+
+// redacted is the URL without credentials, as the conventions require.
+func redacted(u *url.URL) string {
+	if u.User == nil {
+		return u.String()
+	}
+	c := *u
+	c.User = url.UserPassword("REDACTED", "REDACTED")
+	return c.String()
+}
+
+func hostPort(hostport, scheme string) []attribute.KeyValue {
+	if hostport == "" {
+		return nil
+	}
+	host, port, err := net.SplitHostPort(hostport)
+	if err != nil {
+		host, port = hostport, ""
+	}
+	attrs := []attribute.KeyValue{semconv.ServerAddress(host)}
+	if p, err := strconv.Atoi(port); err == nil {
+		attrs = append(attrs, semconv.ServerPort(p))
+	} else if scheme == "https" {
+		attrs = append(attrs, semconv.ServerPort(443))
+	} else if scheme == "http" {
+		attrs = append(attrs, semconv.ServerPort(80))
+	}
+	return attrs
+}
+
+// errorType is the error.type attribute: the error's Go type, as the
+// conventions suggest when there is nothing better.
+func errorType(err error) string {
+	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	}
+	return fmt.Sprintf("%T", err)
+}
