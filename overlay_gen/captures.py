@@ -13,6 +13,7 @@ that encloses the matched node (a call, a literal); a function literal's
 | function.receiver      | receiver variable (named ``_og_recv0`` if it had none)   |
 | function.receiver-type | receiver type as written: ``*Server``                    |
 | function.args          | parameter names, comma-separated (unnamed ones named)    |
+| function.last-arg      | the name of the last parameter (a variadic one, say)     |
 | function.line          | line of the ``func`` keyword                             |
 | package.name           | ``http``                                                 |
 | package.path           | ``net/http``                                             |
@@ -190,6 +191,13 @@ def _parameters(c: Capture) -> list[tuple[str, str]]:
     return list(zip(c.names(params, "arg"), parameter_types(params, c.pf), strict=True))
 
 
+def _last_arg(c: Capture) -> str:
+    params = _parameters(c)
+    if not params:
+        raise Missing("the function has no parameters")
+    return params[-1][0]
+
+
 def _parent(c: Capture) -> tuple[str, str]:
     """Where a span's parent comes from: a context.Context parameter, else a
     *http.Request parameter, else nowhere (a root span)."""
@@ -233,6 +241,7 @@ PROVIDERS: dict[str, Callable[[Capture], str]] = {
     "function.receiver-type": _receiver_type,
     "function.args": lambda c: ", ".join(c.names(c.function.child_by_field_name("parameters"), "arg")),
     "function.line": lambda c: str(c.function.start_point[0] + 1),
+    "function.last-arg": _last_arg,
     "package.name": lambda c: c.pf.package.name,
     "package.path": lambda c: c.pf.package.path,
     "file.name": lambda c: os.path.basename(c.pf.path),

@@ -54,7 +54,7 @@ def match_package(
         if not wanted:
             continue
         display = layout.display(cand.path, cand.package)
-        pf = ParsedFile(cand.path, display, cand.package, cand.source, package_names)
+        pf = ParsedFile(cand.path, display, cand.package, cand.source, package_names, layout.env.goversion)
         if pf.ignored:
             continue
         found = FileMatches(pf)

@@ -73,6 +73,7 @@ class ParsedFile:
     package: Package
     source: bytes
     package_names: Mapping[str, str] = attrs.field(factory=dict)  # import path -> package name
+    go_version: str = ""  # go env GOVERSION of the build
     tree: Tree = attrs.field(init=False)
     lines: LineMap = attrs.field(init=False)
     _error_ranges: list[tuple[int, int]] | None = attrs.field(init=False, default=None)

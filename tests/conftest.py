@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from otlp import OtlpReceiver
+from postgres import PostgresServer
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures"
@@ -111,3 +112,10 @@ def build_fixture(name: str, dest: Path, env: dict[str, str], *generate_args: st
     assert proc.returncode == 0, proc.stderr
     go(root, "build", "-overlay=overlay.json", "-o", name, ".", env=env)
     return root / name
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server of the tests' own, stopped at the end of the session."""
+    with PostgresServer() as server:
+        yield server
