@@ -29,6 +29,8 @@ that encloses the matched node (a call, a literal); a function literal's
 |                        | parent is, a ``context.Context`` parameter, else a       |
 |                        | ``*net/http.Request`` parameter, else nowhere            |
 | function.parent-ref    | ``&ctx``, ``&r`` (that parameter's address) or ``nil``   |
+| function.result-refs   | ``&resp, &err``: the addresses of all results (named if  |
+|                        | they were not)                                           |
 | function.error-ref     | ``&err``, the address of the last result when it is an   |
 |                        | ``error`` (results are named if they were not), or ``nil``|
 | aspect.id              | the id of the aspect                                     |
@@ -191,6 +193,18 @@ def _parameters(c: Capture) -> list[tuple[str, str]]:
     return list(zip(c.names(params, "arg"), parameter_types(params, c.pf), strict=True))
 
 
+def _result_refs(c: Capture) -> str:
+    """``&a, &b``: the addresses of every result, naming them if they have no names."""
+    fn = c.function
+    result = fn.child_by_field_name("result")
+    if result is None:
+        raise Missing("the function has no results")
+    if result.type != "parameter_list":
+        c.extra_edits.append(Edit(result.start_byte, result.end_byte, f"(_og_res0 {c.pf.text(result)})", c.aspect))
+        return "&_og_res0"
+    return ", ".join(f"&{name}" for name in c.names(result, "res"))
+
+
 def _last_arg(c: Capture) -> str:
     params = _parameters(c)
     if not params:
@@ -254,6 +268,7 @@ PROVIDERS: dict[str, Callable[[Capture], str]] = {
     "function.parent-kind": lambda c: _parent(c)[0],
     "function.parent-ref": lambda c: _parent(c)[1],
     "function.error-ref": _error_ref,
+    "function.result-refs": _result_refs,
     "aspect.id": lambda c: c.aspect,
 }
 

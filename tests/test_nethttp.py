@@ -151,3 +151,14 @@ def test_net_http_integration_can_be_switched_off(tmp_path: Path, go_env: dict[s
     replace = json.loads((root / "overlay.json").read_text())["Replace"]
     assert not [k for k in replace if "/net/http/" in k]
     assert "otelrt/nethttp" not in (root / ".overlay-gen" / "main" / "main.go").read_text()
+
+
+@pytest.mark.gobuild
+def test_requests_through_a_transport_alone_are_traced_once(
+    webapp: Path, go_env: dict[str, str], receiver: OtlpReceiver
+) -> None:
+    env = _env(go_env, receiver)
+    with _service(webapp, env, "items") as items, _service(webapp, env, "proxy", items) as proxy:
+        assert _get(webapp, env, f"{proxy}/items/7") == "200 item 7: a fine item #7"
+        receiver.wait_for(5)
+    assert_trace(FIXTURES / "webapp" / "expected-trace-proxy.toml", receiver.spans())

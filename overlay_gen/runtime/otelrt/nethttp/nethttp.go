@@ -1,5 +1,6 @@
 // Package nethttp connects net/http, as overlay-gen rewrites it, to
 // OpenTelemetry. Every request a Client or Transport sends gets a CLIENT span
+// (one, when a Client sends it through a Transport)
 // and carries the trace context (OTEL_PROPAGATORS, W3C traceparent by default)
 // to the server; every request an http.Server serves gets a SERVER span that
 // continues the incoming trace context, is the context the handler's
@@ -55,9 +56,15 @@ func init() {
 	http.OverlayGenServer = startServer
 }
 
+// clientSpan marks the context of a request that already has its CLIENT span:
+// Client.send makes one, and the Transport it calls must not make another.
+type clientSpan struct{}
+
+func noop(*http.Response, error) {}
+
 func startClient(req *http.Request) (*http.Request, func(*http.Response, error)) {
-	if fromExporter(req) {
-		return req, func(*http.Response, error) {}
+	if fromExporter(req) || req.Context().Value(clientSpan{}) != nil {
+		return req, noop
 	}
 	method := methodOf(req)
 	attrs := []attribute.KeyValue{semconv.HTTPRequestMethodKey.String(method)}
@@ -66,7 +73,7 @@ func startClient(req *http.Request) (*http.Request, func(*http.Response, error))
 		attrs = append(attrs, hostPort(req.URL.Host, req.URL.Scheme)...)
 	}
 	ctx, span := tracer.Start(req.Context(), method, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
-	req = req.Clone(ctx) // headers are copied: the caller's request stays as it was
+	req = req.Clone(context.WithValue(ctx, clientSpan{}, true)) // headers are copied: the caller's stays as it was
 	otel.GetTextMapPropagator().Inject(ctx, propagation.HeaderCarrier(req.Header))
 	return req, func(resp *http.Response, err error) {
 		switch {
