@@ -63,6 +63,13 @@ def _split(argv: Sequence[str]) -> tuple[list[str], tuple[str, ...]]:
     return args, ()
 
 
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str]) -> tuple[argparse.Namespace, Options]:
+    """The parsed arguments, and the generation options they and the build flags after -- make."""
+    argv, flags = _split(argv)
+    args = parser.parse_args(argv)
+    return args, _options(args, flags)
+
+
 def _options(args: argparse.Namespace, build_flags: tuple[str, ...], **override: object) -> Options:
     values: dict[str, object] = {
         "directory": args.directory,
@@ -85,9 +92,8 @@ def _generate(argv: Sequence[str]) -> int:
         "diff, explain, lock, check, pin (overlay-gen COMMAND --help).",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="print errors and warnings only")
-    argv, flags = _split(argv)
-    args = parser.parse_args(argv)
-    result = generate(_options(args, flags))
+    args, options = _parse(parser, argv)
+    result = generate(options)
     _warn_left_out(result)
     if args.quiet:
         return 0
@@ -118,9 +124,8 @@ def _diff(argv: Sequence[str]) -> int:
         "(a/ and b/ paths: module-relative, $GOROOT/src/..., module@version/...). Writes nothing.",
     )
     parser.add_argument("--stat", action="store_true", help="a summary per file instead of the patch")
-    argv, flags = _split(argv)
-    args = parser.parse_args(argv)
-    with plan(_options(args, flags)) as result:
+    args, options = _parse(parser, argv)
+    with plan(options) as result:
         _warn_left_out(result)
         sys.stdout.write(format_stat(stat(result.staged)) if args.stat else "".join(diff(result.staged)))
     return 0
@@ -132,9 +137,7 @@ def _explain(argv: Sequence[str]) -> int:
         "For each aspect: where it applied, where a candidate was skipped and why, or that it matched nothing. "
         "Writes nothing.",
     )
-    argv, flags = _split(argv)
-    args = parser.parse_args(argv)
-    with plan(_options(args, flags)) as result:
+    with plan(_parse(parser, argv)[1]) as result:
         sys.stdout.write(explain(result))
     return 0
 
@@ -145,9 +148,7 @@ def _lock(argv: Sequence[str]) -> int:
         f"Write {lock.LOCK_FILE}: the versions, environment, flags and aspect set that decide the overlay, and "
         "the digests of every file it changes or adds. 'overlay-gen check' compares against it.",
     )
-    argv, flags = _split(argv)
-    args = parser.parse_args(argv)
-    with plan(_options(args, flags)) as result:
+    with plan(_parse(parser, argv)[1]) as result:
         path = lock.write(result)
     print(f"overlay-gen lock: {len(result.staged.files)} files; wrote {path}", file=sys.stderr)
     return 0

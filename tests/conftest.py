@@ -91,6 +91,13 @@ def tree_digest(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
+def otlp_env(env: dict[str, str], receiver: OtlpReceiver, **extra: str) -> dict[str, str]:
+    """``env`` without the caller's OTEL_* settings, pointed at ``receiver``;
+    spans are exported every 50 ms rather than every 5 s."""
+    clean = {k: v for k, v in env.items() if not k.startswith("OTEL_")}
+    return {**clean, **receiver.env(), "OTEL_BSP_SCHEDULE_DELAY": "50", **extra}
+
+
 @pytest.fixture
 def receiver() -> Iterator[OtlpReceiver]:
     """A real OTLP/HTTP receiver on 127.0.0.1, stopped after the test."""

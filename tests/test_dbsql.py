@@ -7,16 +7,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, build_fixture, copy_fixture, overlay_gen
+from conftest import FIXTURES, build_fixture, copy_fixture, otlp_env, overlay_gen
 from otlp import OtlpReceiver
 from postgres import PostgresServer
 from test_nethttp import _get, _service
 from traces import assert_trace
-
-
-def _env(go_env: dict[str, str], receiver: OtlpReceiver, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in go_env.items() if not k.startswith("OTEL_")}
-    return {**env, **receiver.env(), "OTEL_BSP_SCHEDULE_DELAY": "50", **extra}
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +24,7 @@ def test_database_operations_are_spans_and_logs_carry_their_ids(
     dbapp: Path, go_env: dict[str, str], receiver: OtlpReceiver, postgres: PostgresServer
 ) -> None:
     run = subprocess.run(
-        [str(dbapp)], env=_env(go_env, receiver, DBAPP_DSN=postgres.dsn), capture_output=True, text=True, timeout=60
+        [str(dbapp)], env=otlp_env(go_env, receiver, DBAPP_DSN=postgres.dsn), capture_output=True, text=True, timeout=60
     )
     assert run.returncode == 0, run.stderr
     assert 'inventory: as expected\nERROR: syntax error at or near "SELEC"' in run.stdout
@@ -48,7 +43,7 @@ def test_one_trace_from_client_to_database_across_two_services(
     tmp_path_factory: pytest.TempPathFactory, go_env: dict[str, str], receiver: OtlpReceiver, postgres: PostgresServer
 ) -> None:
     webapp = build_fixture("webapp", tmp_path_factory.mktemp("webapp-db"), go_env)
-    env = _env(go_env, receiver)
+    env = otlp_env(go_env, receiver)
     with (
         _service(webapp, {**env, "WEBAPP_DSN": postgres.dsn}, "items") as items,
         _service(webapp, env, "orders", items) as orders,

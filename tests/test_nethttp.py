@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from conftest import FIXTURES, build_fixture, copy_fixture, overlay_gen
+from conftest import FIXTURES, build_fixture, copy_fixture, otlp_env, overlay_gen
 from otlp import OtlpReceiver
 from traces import assert_trace
 
@@ -24,11 +24,6 @@ EXPECTED = FIXTURES / "webapp" / "expected-trace.toml"
 @pytest.fixture(scope="module")
 def webapp(tmp_path_factory: pytest.TempPathFactory, go_env: dict[str, str]) -> Path:
     return build_fixture("webapp", tmp_path_factory.mktemp("webapp"), go_env)
-
-
-def _env(go_env: dict[str, str], receiver: OtlpReceiver, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in go_env.items() if not k.startswith("OTEL_")}
-    return {**env, **receiver.env(), "OTEL_BSP_SCHEDULE_DELAY": "50", **extra}
 
 
 @contextmanager
@@ -53,7 +48,7 @@ def _get(app: Path, env: dict[str, str], url: str) -> str:
 
 @pytest.mark.gobuild
 def test_one_trace_across_two_services(webapp: Path, go_env: dict[str, str], receiver: OtlpReceiver) -> None:
-    env = _env(go_env, receiver)
+    env = otlp_env(go_env, receiver)
     with _service(webapp, env, "items") as items, _service(webapp, env, "orders", items) as orders:
         assert _get(webapp, env, f"{orders}/orders/7") == "200 order 7: item 7: a fine item #7"
         receiver.wait_for(5)
@@ -64,7 +59,7 @@ def test_one_trace_across_two_services(webapp: Path, go_env: dict[str, str], rec
 
 @pytest.mark.gobuild
 def test_server_errors_and_transport_errors(webapp: Path, go_env: dict[str, str], receiver: OtlpReceiver) -> None:
-    env = _env(go_env, receiver)
+    env = otlp_env(go_env, receiver)
     with _service(webapp, env, "items") as items:
         assert _get(webapp, env, f"{items}/fail").startswith("500 broken on purpose")
         receiver.wait_for(2)
@@ -90,7 +85,7 @@ def test_server_continues_an_incoming_traceparent(webapp: Path, go_env: dict[str
     import urllib.request
 
     trace_id, parent_id = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
-    env = _env(go_env, receiver)
+    env = otlp_env(go_env, receiver)
     with _service(webapp, env, "items") as items:
         request = urllib.request.Request(f"{items}/items/3", headers={"traceparent": f"00-{trace_id}-{parent_id}-01"})
         with urllib.request.urlopen(request, timeout=30) as response:
@@ -127,7 +122,7 @@ def test_client_sends_the_configured_propagation_headers(
     try:
         extra = {"OTEL_PROPAGATORS": propagators} if propagators else {}
         url = f"http://127.0.0.1:{server.server_address[1]}/plain"
-        assert _get(webapp, _env(go_env, receiver, **extra), url) == "204"
+        assert _get(webapp, otlp_env(go_env, receiver, **extra), url) == "204"
     finally:
         server.shutdown()
         server.server_close()
@@ -157,7 +152,7 @@ def test_net_http_integration_can_be_switched_off(tmp_path: Path, go_env: dict[s
 def test_requests_through_a_transport_alone_are_traced_once(
     webapp: Path, go_env: dict[str, str], receiver: OtlpReceiver
 ) -> None:
-    env = _env(go_env, receiver)
+    env = otlp_env(go_env, receiver)
     with _service(webapp, env, "items") as items, _service(webapp, env, "proxy", items) as proxy:
         assert _get(webapp, env, f"{proxy}/items/7") == "200 item 7: a fine item #7"
         receiver.wait_for(5)

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, build_fixture, copy_fixture, go, overlay_gen
+from conftest import FIXTURES, build_fixture, copy_fixture, go, otlp_env, overlay_gen
 from otlp import OtlpReceiver
 from traces import assert_trace
 
@@ -33,15 +33,10 @@ def _run(app: Path, env: dict[str, str], *args: str, **extra: str) -> subprocess
     return subprocess.run([str(app), *args], env={**env, **extra}, capture_output=True, text=True, timeout=60)
 
 
-def _otlp_env(go_env: dict[str, str], receiver: OtlpReceiver) -> dict[str, str]:
-    env = {k: v for k, v in go_env.items() if not k.startswith("OTEL_")}
-    return {**env, **receiver.env()}
-
-
 def test_annotated_functions_form_the_expected_trace(
     spans_app: Path, go_env: dict[str, str], receiver: OtlpReceiver
 ) -> None:
-    run = _run(spans_app, _otlp_env(go_env, receiver))
+    run = _run(spans_app, otlp_env(go_env, receiver))
     assert run.returncode == 0, run.stderr
     assert "checkout: card declined" in run.stdout  # the program behaves as before
     # Spans are flushed when main returns: they are all there by the time it has exited.
@@ -50,7 +45,7 @@ def test_annotated_functions_form_the_expected_trace(
 
 
 def test_spans_are_exported_over_grpc(spans_app: Path, go_env: dict[str, str], grpc_receiver: OtlpReceiver) -> None:
-    env = _otlp_env(go_env, grpc_receiver)
+    env = otlp_env(go_env, grpc_receiver)
     assert env["OTEL_EXPORTER_OTLP_PROTOCOL"] == "grpc"
     run = _run(spans_app, env)
     assert run.returncode == 0, run.stderr
@@ -64,7 +59,7 @@ def test_resource_from_the_standard_environment(
 ) -> None:
     run = _run(
         spans_app,
-        _otlp_env(go_env, receiver),
+        otlp_env(go_env, receiver),
         OTEL_SERVICE_NAME="shop",
         OTEL_RESOURCE_ATTRIBUTES="deployment.environment=test,team=payments",
     )
@@ -81,12 +76,12 @@ def test_resource_from_the_standard_environment(
 def test_environment_turns_tracing_off(
     spans_app: Path, go_env: dict[str, str], receiver: OtlpReceiver, setting: dict[str, str]
 ) -> None:
-    run = _run(spans_app, _otlp_env(go_env, receiver), **setting)
+    run = _run(spans_app, otlp_env(go_env, receiver), **setting)
     assert run.returncode == 0, run.stderr
     assert "checkout: card declined" in run.stdout
     assert receiver.spans() == [] and receiver.errors() == []
     # The same run without the setting does send spans: the receiver was listening.
-    _run(spans_app, _otlp_env(go_env, receiver))
+    _run(spans_app, otlp_env(go_env, receiver))
     assert receiver.wait_for(11)
 
 
@@ -118,7 +113,7 @@ def test_console_exporter_prints_spans(spans_app: Path, go_env: dict[str, str]) 
 def test_os_exit_flushes_spans_and_keeps_the_exit_code(
     spans_app: Path, go_env: dict[str, str], receiver: OtlpReceiver
 ) -> None:
-    run = _run(spans_app, _otlp_env(go_env, receiver), "exit")
+    run = _run(spans_app, otlp_env(go_env, receiver), "exit")
     assert run.returncode == 3, run.stderr
     assert {"checkout", "audit"} <= {s.name for s in receiver.spans()}
 
@@ -126,7 +121,7 @@ def test_os_exit_flushes_spans_and_keeps_the_exit_code(
 def test_panic_is_recorded_flushed_and_reported_at_the_original_line(
     spans_app: Path, go_env: dict[str, str], receiver: OtlpReceiver
 ) -> None:
-    run = _run(spans_app, _otlp_env(go_env, receiver), "crash")
+    run = _run(spans_app, otlp_env(go_env, receiver), "crash")
     assert run.returncode == 2
     source = (FIXTURES / "spans" / "main.go").read_text().splitlines()
     line = next(i for i, text in enumerate(source, 1) if 'm["boom"] = 1' in text)
@@ -151,8 +146,9 @@ def _start(app: Path, env: dict[str, str], mode: str) -> subprocess.Popen[str]:
 def test_sigterm_flushes_spans_and_still_stops_the_program(
     spans_app: Path, go_env: dict[str, str], receiver: OtlpReceiver
 ) -> None:
-    proc = _start(spans_app, _otlp_env(go_env, receiver), "wait")
-    assert receiver.spans() == []  # the batch exporter holds them for 5 s
+    # The batch exporter holds the spans for a minute: only the signal can flush them in time.
+    proc = _start(spans_app, otlp_env(go_env, receiver, OTEL_BSP_SCHEDULE_DELAY="60000"), "wait")
+    assert receiver.spans() == []
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == -signal.SIGTERM  # stopped by the signal, as without instrumentation
     names = {s.name for s in receiver.spans()}  # flushed before it stopped
@@ -163,7 +159,7 @@ def test_sigterm_flushes_spans_and_still_stops_the_program(
 def test_program_that_handles_sigint_keeps_handling_it(
     spans_app: Path, go_env: dict[str, str], receiver: OtlpReceiver
 ) -> None:
-    proc = _start(spans_app, _otlp_env(go_env, receiver), "graceful")
+    proc = _start(spans_app, otlp_env(go_env, receiver), "graceful")
     time.sleep(0.2)  # past signal.Notify
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
@@ -181,7 +177,7 @@ def test_ignore_on_main_turns_the_runtime_off(tmp_path: Path, go_env: dict[str, 
     line = main.read_text().splitlines().index("func main() {") + 1
     assert f"main.go:{line}: aspect 'overlay-gen.runtime' skipped: an ignore directive" in proc.stderr
     go(root, "build", "-overlay=overlay.json", "-o", "spans", ".", env=go_env)
-    run = _run(root / "spans", _otlp_env(go_env, receiver))
+    run = _run(root / "spans", otlp_env(go_env, receiver))
     assert run.returncode == 0 and "checkout: card declined" in run.stdout
     time.sleep(0.5)
     assert receiver.spans() == []

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, copy_fixture, go, overlay_gen
+from conftest import FIXTURES, copy_fixture, go, otlp_env, overlay_gen
 from otlp import OtlpReceiver
 from postgres import PostgresServer
 from traces import assert_trace
@@ -35,11 +35,6 @@ def test_go_test_suites_pass_with_the_overlay(tmp_path: Path, toolchain_env: dic
         assert f"ok  \t{package}" in proc.stdout, proc.stdout
 
 
-def _env(env: dict[str, str], receiver: OtlpReceiver, **extra: str) -> dict[str, str]:
-    clean = {k: v for k, v in env.items() if not k.startswith("OTEL_")}
-    return {**clean, **receiver.env(), "OTEL_BSP_SCHEDULE_DELAY": "50", **extra}
-
-
 def test_database_trace_on_each_release(
     tmp_path: Path, toolchain_env: dict[str, str], receiver: OtlpReceiver, postgres: PostgresServer
 ) -> None:
@@ -47,7 +42,10 @@ def test_database_trace_on_each_release(
     _generate(root, toolchain_env)
     go(root, "build", "-overlay=overlay.json", "-o", "dbapp", ".", env=toolchain_env)
     run = subprocess.run(
-        [str(root / "dbapp")], env=_env(toolchain_env, receiver, DBAPP_DSN=postgres.dsn), capture_output=True, text=True
+        [str(root / "dbapp")],
+        env=otlp_env(toolchain_env, receiver, DBAPP_DSN=postgres.dsn),
+        capture_output=True,
+        text=True,
     )
     assert run.returncode == 0, run.stderr
     assert_trace(FIXTURES / "dbapp" / "expected-trace.toml", receiver.spans())
@@ -60,7 +58,7 @@ def test_http_trace_on_each_release(tmp_path: Path, toolchain_env: dict[str, str
     root = copy_fixture("webapp", tmp_path)
     _generate(root, toolchain_env)
     go(root, "build", "-overlay=overlay.json", "-o", "webapp", ".", env=toolchain_env)
-    env = _env(toolchain_env, receiver)
+    env = otlp_env(toolchain_env, receiver)
     with _service(root / "webapp", env, "items") as items, _service(root / "webapp", env, "orders", items) as orders:
         assert _get(root / "webapp", env, f"{orders}/orders/7") == "200 order 7: item 7: a fine item #7"
         receiver.wait_for(5)
