@@ -11,7 +11,7 @@ together by :func:`overlay_gen.edits.apply`.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import attrs
 
@@ -40,9 +40,17 @@ class FileResult:
     added_imports: tuple[str, ...]  # import paths the advice added (new files' included)
 
 
-def advise(found: FileMatches, aspects: Sequence[Aspect], done: set[tuple[int, int]]) -> FileResult:
+def advise(
+    found: FileMatches,
+    aspects: Sequence[Aspect],
+    done: set[tuple[int, int]],
+    depends: Callable[[str], frozenset[str]] = lambda path: frozenset(),
+) -> FileResult:
     """Apply the advice of ``found``'s matches. ``done`` holds the package-wide
-    (aspect, advice) pairs already applied in this package, and is updated."""
+    (aspect, advice) pairs already applied in this package, and is updated.
+    ``depends(path)`` is what the package ``path`` depends on: an advice that
+    would import a package into one of that package's own dependencies (an
+    import cycle) is skipped."""
     pf = found.pf
     allocator = ImportAllocator(pf.source, pf.import_paths)
     all_edits: list[Edit] = []
@@ -65,6 +73,11 @@ def advise(found: FileMatches, aspects: Sequence[Aspect], done: set[tuple[int, i
             trial.edits += capture.extra_edits
             if any(pf.overlaps_error(e.start, e.end) for e in trial.edits):
                 raise Skip(UNPARSABLE)
+            for imported in {i.path for i in trial.allocator.added} | {
+                i.path for f in trial.new_files for i in f.imports
+            }:
+                if pf.package.path in depends(imported):
+                    raise Skip(f"importing {imported} into {pf.package.path} would make an import cycle")
         except (Skip, Missing) as why:
             events.append(Event(aspect.id, pf.display, line, where(pf, match.node), reason=str(why)))
             continue

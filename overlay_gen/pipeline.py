@@ -7,7 +7,7 @@ Each stage is a module named for it; this one only passes values along.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -20,7 +20,16 @@ from .emit import Staged, commit, discard, stage
 from .match import match_package
 from .places import Layout
 from .report import Event
-from .resolve import BuildContext, GoEnv, go_env, list_packages, package_graph, packages_of
+from .resolve import (
+    BuildContext,
+    GoEnv,
+    PackageGraph,
+    dependencies,
+    go_env,
+    list_packages,
+    package_graph,
+    packages_of,
+)
 from .select import select
 
 SHADOW_DIR = ".overlay-gen"
@@ -63,15 +72,17 @@ def plan(options: Options) -> Iterator[Result]:
     env = go_env(options.directory.resolve())
     root = env.module_root
     aspects = load_aspects(root, options.aspect_files, builtin=options.builtin)
-    graph = package_graph(list_packages(BuildContext(root, options.build_flags, tests=options.tests)))
+    context = BuildContext(root, options.build_flags, tests=options.tests)
+    graph = package_graph(list_packages(context))
     layout = Layout(root, (options.shadow or root / SHADOW_DIR).resolve(), env)
 
     names = {pkg.path: pkg.name for pkg in packages_of(graph)}
+    depends = _dependencies(context, graph, aspects)
     files: list[FileResult] = []
     for candidates in select(graph, aspects.aspects):
         done: set[tuple[int, int]] = set()
         for found in match_package(candidates, aspects.aspects, layout, names):
-            files.append(advise(found, aspects.aspects, done))
+            files.append(advise(found, aspects.aspects, done, depends))
 
     go_mod = requirements.read_go_mod(root / "go.mod")
     need = requirements.needs({p for f in files for p in f.added_imports}, go_mod["Module"]["Path"])
@@ -84,6 +95,21 @@ def plan(options: Options) -> Iterator[Result]:
         yield Result(options, env, layout, overlay, aspects, tuple(files), staged)
     finally:
         discard(staged)
+
+
+def _dependencies(context: BuildContext, graph: PackageGraph, aspects: AspectSet) -> Callable[[str], frozenset[str]]:
+    """What a package that advice may import depends on: from the graph, and
+    for the runtime (which the graph does not hold) from go list of its imports."""
+    runtime: frozenset[str] = frozenset()
+    if any(requirements.is_runtime(p) for a in aspects.aspects for adv in a.advice for p in adv.import_paths()):
+        runtime = dependencies(context, requirements.runtime_module().imports)
+
+    def depends(path: str) -> frozenset[str]:
+        if requirements.is_runtime(path):
+            return runtime
+        return graph.nodes[path]["pkg"].deps if path in graph else frozenset()
+
+    return depends
 
 
 def generate(options: Options) -> Result:

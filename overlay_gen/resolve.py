@@ -271,6 +271,15 @@ def list_packages(ctx: BuildContext) -> list[Package]:
     return packages
 
 
+def dependencies(ctx: BuildContext, patterns: Sequence[str]) -> frozenset[str]:
+    """Every package ``patterns`` need, themselves included (packages that do not
+    resolve are left out rather than failing: generation reports those later)."""
+    if not patterns:
+        return frozenset()
+    args = ["list", "-e", "-deps", "-json=ImportPath,Error", *ctx.build_flags, *patterns]
+    return frozenset(str(d["ImportPath"]) for d in _decode_stream(_run_go(args, ctx.root)) if not d.get("Error"))
+
+
 def package_graph(packages: Sequence[Package]) -> PackageGraph:
     """Hold packages as a directed graph, importer -> imported."""
     graph: PackageGraph = nx.DiGraph()

@@ -52,4 +52,5 @@ class StructDefinition(JoinPoint):
             and type_node is not None
             and type_node.type == "struct_type"
             and pf.text(name) == self.name
+            and (not self.import_path or pf.package.path == self.import_path)
         )

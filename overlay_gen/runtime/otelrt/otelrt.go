@@ -133,16 +133,62 @@ func warn(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "overlay-gen: "+format+"\n", args...)
 }
 
+// --- the goroutine's active span ---------------------------------------------
+
+// The goroutine-local context: set by overlay-gen.invalid/otelrt/goroutine,
+// which reaches a field overlay-gen adds to runtime.g. Without it (the
+// integration switched off) there is none.
+var (
+	goroutineContext    = func() context.Context { return nil }
+	setGoroutineContext = func(context.Context) {}
+)
+
+// SetGoroutineStore installs the goroutine-local context's accessors.
+func SetGoroutineStore(load func() context.Context, store func(context.Context)) {
+	goroutineContext, setGoroutineContext = load, store
+}
+
+// GoroutineContext is the context of the current goroutine's active span, or nil.
+func GoroutineContext() context.Context { return goroutineContext() }
+
+// Activate makes ctx the goroutine's active span context and returns the
+// function that puts the previous one back.
+func Activate(ctx context.Context) (restore func()) {
+	previous := goroutineContext()
+	setGoroutineContext(ctx)
+	return func() { setGoroutineContext(previous) }
+}
+
+// Parent is ctx when it holds a span, else ctx with the goroutine's active
+// span, if there is one: code that passes no context still nests.
+func Parent(ctx context.Context) context.Context {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if trace.SpanContextFromContext(ctx).IsValid() {
+		return ctx
+	}
+	if active := goroutineContext(); active != nil {
+		if span := trace.SpanFromContext(active); span.SpanContext().IsValid() {
+			return trace.ContextWithSpan(ctx, span)
+		}
+	}
+	return ctx
+}
+
 // --- spans of annotated functions ------------------------------------------
+
+// Span is a span an annotated function started, and the goroutine's active
+// span context from before it, which End puts back.
+type Span struct {
+	trace.Span
+	previous context.Context
+}
 
 // StartContext starts a span whose parent is *ctx and makes *ctx the new
 // span's context, so the function body and its callees see it.
-func StartContext(ctx *context.Context, name, tags string) trace.Span {
-	parent := *ctx
-	if parent == nil {
-		parent = context.Background()
-	}
-	next, span := start(parent, name, tags)
+func StartContext(ctx *context.Context, name, tags string) Span {
+	next, span := start(Parent(*ctx), name, tags)
 	*ctx = next
 	return span
 }
@@ -156,15 +202,16 @@ type request[R any] interface {
 
 // StartRequest starts a span whose parent is the request's context and
 // replaces *r with a shallow copy carrying the new span's context.
-func StartRequest[R request[R]](r *R, name, tags string) trace.Span {
-	next, span := start((*r).Context(), name, tags)
+func StartRequest[R request[R]](r *R, name, tags string) Span {
+	next, span := start(Parent((*r).Context()), name, tags)
 	*r = (*r).WithContext(next)
 	return span
 }
 
-// StartRoot starts a span with no parent: the function has no context.
-func StartRoot(_ any, name, tags string) trace.Span {
-	_, span := start(context.Background(), name, tags)
+// StartRoot starts a span for a function with no context: its parent is the
+// goroutine's active span, if any, else none.
+func StartRoot(_ any, name, tags string) Span {
+	_, span := start(Parent(nil), name, tags)
 	return span
 }
 
@@ -172,7 +219,8 @@ func StartRoot(_ any, name, tags string) trace.Span {
 // it. errp points at the function's error result (nil when it has none): a
 // non-nil error is recorded and sets the status to Error. A panic is recorded
 // the same way and then continues.
-func End(span trace.Span, errp *error) {
+func End(span Span, errp *error) {
+	defer setGoroutineContext(span.previous)
 	if r := recover(); r != nil {
 		err := fmt.Errorf("panic: %v", r)
 		span.RecordError(err, trace.WithStackTrace(true))
@@ -187,12 +235,15 @@ func End(span trace.Span, errp *error) {
 	span.End()
 }
 
-func start(parent context.Context, name, tags string) (context.Context, trace.Span) {
+func start(parent context.Context, name, tags string) (context.Context, Span) {
 	t := parseTags(tags)
 	if t.name != "" {
 		name = t.name
 	}
-	return tracer.Start(parent, name, trace.WithAttributes(t.attributes...))
+	ctx, span := tracer.Start(parent, name, trace.WithAttributes(t.attributes...))
+	previous := goroutineContext()
+	setGoroutineContext(ctx)
+	return ctx, Span{span, previous}
 }
 
 type parsedTags struct {

@@ -28,6 +28,8 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
+
+	"overlay-gen.invalid/otelrt"
 )
 
 // ScopeName is the instrumentation scope of the HTTP spans.
@@ -72,7 +74,9 @@ func startClient(req *http.Request) (*http.Request, func(*http.Response, error))
 		attrs = append(attrs, semconv.URLFull(redacted(req.URL)))
 		attrs = append(attrs, hostPort(req.URL.Host, req.URL.Scheme)...)
 	}
-	ctx, span := tracer.Start(req.Context(), method, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
+	// A request made without a context (http.Get in a handler) takes the goroutine's active span.
+	parent := otelrt.Parent(req.Context())
+	ctx, span := tracer.Start(parent, method, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
 	req = req.Clone(context.WithValue(ctx, clientSpan{}, true)) // headers are copied: the caller's stays as it was
 	otel.GetTextMapPropagator().Inject(ctx, propagation.HeaderCarrier(req.Header))
 	return req, func(resp *http.Response, err error) {
@@ -116,7 +120,9 @@ func startServer(_ http.ResponseWriter, req *http.Request) (*http.Request, func(
 	}
 	ctx, span := tracer.Start(ctx, method, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(attrs...))
 	served := req.WithContext(ctx)
+	restore := otelrt.Activate(ctx) // the handler's goroutine: its active span is this one
 	return served, func(status int) {
+		defer restore()
 		if status == 0 {
 			status = http.StatusOK // nothing written: net/http sends 200
 		}
