@@ -16,6 +16,8 @@ Selects the call expression.
 
 from __future__ import annotations
 
+import functools
+import re
 from typing import Any
 
 import attrs
@@ -62,9 +64,20 @@ class Call(JoinPoint):
         return cls(name=name, method=True, receiver=receiver)
 
     def may_match_file(self, source: bytes, pkg: Package) -> bool:
-        if self.name.encode() not in source:
-            return False
-        return self.method or pkg.path == self.import_path or f'"{self.import_path}"'.encode() in source
+        if self.method or pkg.path != self.import_path:
+            # x.Name( or pkg.Name(, spaces allowed where Go allows them.
+            return self._selector_call.search(source) is not None and (
+                self.method or f'"{self.import_path}"'.encode() in source
+            )
+        return self._plain_call.search(source) is not None
+
+    @functools.cached_property
+    def _selector_call(self) -> re.Pattern[bytes]:
+        return re.compile(rb"\.\s*" + re.escape(self.name.encode()) + rb"\s*[(\[]")
+
+    @functools.cached_property
+    def _plain_call(self) -> re.Pattern[bytes]:
+        return re.compile(rb"\b" + re.escape(self.name.encode()) + rb"\s*[(\[]")
 
     def matches_node(self, node: Node, pf: ParsedFile) -> bool:
         target = node.child_by_field_name("function")

@@ -9,6 +9,8 @@ any package. Selects the type spec (``Server struct {...}``), so
 
 from __future__ import annotations
 
+import functools
+import re
 from typing import Any
 
 import attrs
@@ -43,7 +45,12 @@ class StructDefinition(JoinPoint):
         return not self.import_path or pkg.path == self.import_path
 
     def may_match_file(self, source: bytes, pkg: Package) -> bool:
-        return self.name.encode() in source and b"struct" in source
+        return self._spec.search(source) is not None
+
+    @functools.cached_property
+    def _spec(self) -> re.Pattern[bytes]:
+        """``Name struct`` or ``Name[T any] struct``, as a type spec has it."""
+        return re.compile(rb"\b" + re.escape(self.name.encode()) + rb"\s*(?:\[[^\]]*\])?\s+struct\b")
 
     def matches_node(self, node: Node, pf: ParsedFile) -> bool:
         name, type_node = node.child_by_field_name("name"), node.child_by_field_name("type")
