@@ -73,9 +73,7 @@ def advise(
             trial.edits += capture.extra_edits
             if any(pf.overlaps_error(e.start, e.end) for e in trial.edits):
                 raise Skip(UNPARSABLE)
-            for imported in {i.path for i in trial.allocator.added} | {
-                i.path for f in trial.new_files for i in f.imports
-            }:
+            for imported in _import_paths(trial.allocator, trial.new_files):
                 if pf.package.path in depends(imported):
                     raise Skip(f"importing {imported} into {pf.package.path} would make an import cycle")
         except (Skip, Missing) as why:
@@ -98,10 +96,13 @@ def advise(
             imports=allocator.added,
             import_at=clause.end_byte if clause is not None else None,
         )
-    added = sorted({i.path for i in allocator.added} | {i.path for f in new_files for i in f.imports})
-    return FileResult(
-        pf.path, pf.display, pf.package, pf.source, rewritten, tuple(new_files), tuple(events), tuple(added)
-    )
+    added = tuple(sorted(_import_paths(allocator, new_files)))
+    return FileResult(pf.path, pf.display, pf.package, pf.source, rewritten, tuple(new_files), tuple(events), added)
+
+
+def _import_paths(allocator: ImportAllocator, new_files: Sequence[NewFile]) -> set[str]:
+    """What the advice imports, into the file and into the files it adds."""
+    return {i.path for i in allocator.added} | {i.path for f in new_files for i in f.imports}
 
 
 @attrs.define
