@@ -18,13 +18,11 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import __version__, lock
-from .diff import diff, format_stat, stat
+from . import __version__
 from .errors import OverlayGenError, UsageError
-from .explain import explain
-from .pin import TOOLS_FILE, pin
 from .pipeline import Options, Result, generate, plan
-from .resolve import go_env
+
+# Each command imports what only it uses: generation, run before every build, starts fast.
 
 EXIT_CODES = (
     "Exit codes: 0 ok, 1 internal error, 2 usage, 3 configuration, 4 Go environment, 5 rewrite, "
@@ -93,20 +91,18 @@ def _generate(argv: Sequence[str]) -> int:
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="print errors and warnings only")
     args, options = _parse(parser, argv)
-    result = generate(options)
-    _warn_left_out(result)
+    summary = generate(options)
+    for line in summary.left_out:
+        print(f"overlay-gen: warning: {line}: left out, the rewritten file is not valid Go", file=sys.stderr)
     if args.quiet:
         return 0
-    for event in result.events:
-        if event.skipped:
-            print(f"overlay-gen: {event}", file=sys.stderr)
-    files = result.staged.files
-    rewritten = sum(1 for f in files if not f.added)
-    applied = sum(1 for e in result.events if not e.skipped)
+    for event in summary.skipped:
+        print(f"overlay-gen: {event}", file=sys.stderr)
+    parsed = "nothing changed" if summary.reused else f"parsed {summary.parsed} files"
     print(
-        f"overlay-gen: {len(result.aspects.aspects)} aspects, {applied} join points instrumented, "
-        f"{rewritten} files rewritten, {len(files) - rewritten} added, "
-        f"{len(result.staged.module_copies)} module copies; wrote {result.overlay}",
+        f"overlay-gen: {summary.aspects} aspects, {summary.applied} join points instrumented, "
+        f"{summary.rewritten} files rewritten, {summary.added} added, {summary.module_copies} module copies; "
+        f"{parsed} of {summary.candidates} candidates; wrote {summary.overlay}",
         file=sys.stderr,
     )
     return 0
@@ -118,6 +114,8 @@ def _warn_left_out(result: Result) -> None:
 
 
 def _diff(argv: Sequence[str]) -> int:
+    from .diff import diff, format_stat, stat
+
     parser = _parser(
         "overlay-gen diff",
         "Print every file the overlay changes or adds as a unified diff against the original "
@@ -132,6 +130,8 @@ def _diff(argv: Sequence[str]) -> int:
 
 
 def _explain(argv: Sequence[str]) -> int:
+    from .explain import explain
+
     parser = _parser(
         "overlay-gen explain",
         "For each aspect: where it applied, where a candidate was skipped and why, or that it matched nothing. "
@@ -143,6 +143,8 @@ def _explain(argv: Sequence[str]) -> int:
 
 
 def _lock(argv: Sequence[str]) -> int:
+    from . import lock
+
     parser = _parser(
         "overlay-gen lock",
         f"Write {lock.LOCK_FILE}: the versions, environment, flags and aspect set that decide the overlay, and "
@@ -155,6 +157,9 @@ def _lock(argv: Sequence[str]) -> int:
 
 
 def _check(argv: Sequence[str]) -> int:
+    from . import lock
+    from .resolve import go_env
+
     parser = _parser(
         "overlay-gen check",
         f"Regenerate with the flags {lock.LOCK_FILE} records and compare: the lock's digests, and the shadow "
@@ -177,6 +182,8 @@ def _check(argv: Sequence[str]) -> int:
 
 
 def _pin(argv: Sequence[str]) -> int:
+    from .pin import TOOLS_FILE, pin
+
     parser = _parser(
         "overlay-gen pin",
         f"Add the Go modules the enabled aspects need to go.mod and go.sum, and write {TOOLS_FILE} "

@@ -10,7 +10,7 @@ tree-sitter could not parse (syntax newer than tree-sitter-go), or that
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import attrs
 from tree_sitter import Node
@@ -45,16 +45,18 @@ def match_package(
     aspects: Sequence[Aspect],
     layout: Layout,
     package_names: Mapping[str, str],
+    read: Callable[[str], bytes],
 ) -> Iterator[FileMatches]:
     """The matches in each file of one package that has any. ``package_names``
-    maps import paths to package names (how an unnamed import is referred to)."""
+    maps import paths to package names (how an unnamed import is referred to);
+    ``read`` gives a file's bytes."""
     pending = {i for c in candidates.files for i in c.package_aspects}
     for cand in candidates.files:
         wanted = [*cand.node_aspects, *sorted(i for i in cand.package_aspects if i in pending)]
         if not wanted:
             continue
         display = layout.display(cand.path, cand.package)
-        pf = ParsedFile(cand.path, display, cand.package, cand.source, package_names, layout.env.goversion)
+        pf = ParsedFile(cand.path, display, cand.package, read(cand.path), package_names, layout.env.goversion)
         if pf.ignored:
             continue
         found = FileMatches(pf)

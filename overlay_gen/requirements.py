@@ -27,8 +27,8 @@ from typing import Any
 
 import attrs
 
+from .cache import Cache, Key
 from .errors import GoEnvironmentError
-from .parse import ParsedFile
 from .resolve import Package, go_binary
 
 RUNTIME_DOMAIN = "overlay-gen.invalid"
@@ -47,6 +47,21 @@ class RuntimeModule:
 
 @functools.cache
 def runtime_module() -> RuntimeModule:
+    """The runtime module shipped in the package (kept in the cache: it is
+    read with go mod edit and tree-sitter, and changes only with overlay-gen)."""
+    cache = Cache.default()
+    key = Key("runtime-module").add(str(Path(__file__).resolve().parent))  # the value names its directory
+    found = cache.get(key)
+    if isinstance(found, RuntimeModule):
+        return found
+    module = _read_runtime_module()
+    cache.put(key, module)
+    return module
+
+
+def _read_runtime_module() -> RuntimeModule:
+    from .parse import ParsedFile  # tree-sitter: only when the cache has no answer
+
     directory = Path(str(importlib.resources.files("overlay_gen") / "runtime" / "otelrt"))
     mod = read_go_mod(directory / "go.mod")
     files = tuple(

@@ -16,13 +16,18 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import attrs
-import networkx as nx
 
+from .cache import Cache, Key
 from .errors import GoEnvironmentError
+from .fileindex import FileIndex
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 # Nodes are import paths; each carries its Package under the "pkg" attribute.
 PackageGraph: TypeAlias = "nx.DiGraph[str]"
@@ -125,6 +130,8 @@ class GoEnv:
     goflags: str
     cgo_enabled: str
     gofmt: str
+    # The rest of what selects files by build constraint (GOEXPERIMENT, GOAMD64, ...).
+    build_env: tuple[tuple[str, str], ...] = ()
 
     @property
     def module_root(self) -> Path:
@@ -165,10 +172,17 @@ def _run_go(args: Sequence[str], cwd: Path) -> str:
     return proc.stdout
 
 
+# go env variables that decide build constraints, besides GOOS, GOARCH and CGO_ENABLED.
+_BUILD_ENV = (
+    *("GOEXPERIMENT", "GOAMD64", "GOARM", "GOARM64", "GO386"),
+    *("GOMIPS", "GOMIPS64", "GOPPC64", "GORISCV64", "GOWASM"),
+)
+
+
 def go_env(root: Path) -> GoEnv:
     """Read ``go env`` in ``root`` and check that it is a module outside a workspace."""
     names = ("GOROOT", "GOMODCACHE", "GOVERSION", "GOOS", "GOARCH", "GOMOD", "GOWORK", "GOFLAGS", "CGO_ENABLED")
-    data = json.loads(_run_go(["env", "-json", *names], root))
+    data = json.loads(_run_go(["env", "-json", *names, *_BUILD_ENV], root))
     gomod = data.get("GOMOD", "")
     if not gomod or gomod == os.devnull:
         raise GoEnvironmentError(f"{root}: not inside a Go module", hint="run overlay-gen in a directory with a go.mod")
@@ -190,6 +204,7 @@ def go_env(root: Path) -> GoEnv:
         goflags=data.get("GOFLAGS", ""),
         cgo_enabled=data.get("CGO_ENABLED", ""),
         gofmt=str(gofmt) if gofmt.exists() else (shutil.which("gofmt") or "gofmt"),
+        build_env=tuple((name, str(data.get(name, ""))) for name in _BUILD_ENV),
     )
 
 
@@ -280,8 +295,18 @@ def dependencies(ctx: BuildContext, patterns: Sequence[str]) -> frozenset[str]:
     return frozenset(str(d["ImportPath"]) for d in _decode_stream(_run_go(args, ctx.root)) if not d.get("Error"))
 
 
+def package_key(pkg: Package) -> str:
+    """A digest of everything go list says of ``pkg`` (for cache keys)."""
+    key = Key("package").add(
+        pkg.import_path, pkg.name, pkg.dir, pkg.go_files, pkg.test_files, pkg.embed_files, pkg.imports
+    )
+    return key.add_all(pkg.deps).add(pkg.standard, pkg.for_test, repr(pkg.module)).hexdigest()
+
+
 def package_graph(packages: Sequence[Package]) -> PackageGraph:
     """Hold packages as a directed graph, importer -> imported."""
+    import networkx as nx  # only when go list ran: a cached resolution needs no graph library
+
     graph: PackageGraph = nx.DiGraph()
     by_path = {pkg.import_path: pkg for pkg in packages}
     for pkg in packages:
@@ -296,3 +321,111 @@ def package_graph(packages: Sequence[Package]) -> PackageGraph:
 def packages_of(graph: PackageGraph) -> list[Package]:
     """The graph's packages in a deterministic order (sorted by import path)."""
     return [graph.nodes[name]["pkg"] for name in sorted(graph.nodes)]
+
+
+# --- the resolution of a run, cached ------------------------------------------
+
+
+@attrs.frozen
+class Resolution:
+    """What the build will compile, as go list reported it for this run."""
+
+    packages: tuple[Package, ...]  # sorted by import path
+    go_mod: Mapping[str, Any] = attrs.field(factory=dict)  # the main go.mod, as go mod edit -json reads it
+    extra_deps: frozenset[str] = frozenset()  # what the extra patterns need (the runtime's imports)
+    local_modules: tuple[str, ...] = ()  # directories of modules replaced by a local path
+    package_keys: Mapping[str, str] = attrs.field(factory=dict)  # import path -> package_key()
+    key: str = ""  # the digest of everything go list read (see resolve)
+
+    def by_path(self) -> dict[str, Package]:
+        return {pkg.import_path: pkg for pkg in self.packages}
+
+
+def resolve(
+    ctx: BuildContext,
+    env: GoEnv,
+    *,
+    extra: Sequence[str] = (),
+    cache: Cache | None = None,
+    index: FileIndex | None = None,
+    exclude: Sequence[Path] = (),
+) -> Resolution:
+    """The packages of the build (go list), the main go.mod, and what the
+    ``extra`` patterns depend on; reused from the cache when nothing go list
+    reads has changed (see :func:`_tree_key`). ``exclude`` names paths in the
+    module that are overlay-gen's own output."""
+    cache = cache or Cache(None)
+    index = index or FileIndex(cache)
+    inputs = Key("resolve-inputs").add(*attrs.astuple(env), *ctx.build_flags, "--", *ctx.patterns, ctx.tests)
+    inputs.add(str(ctx.root), "--", *extra)
+    for name in ("go.mod", "go.sum", "vendor/modules.txt"):
+        path = ctx.root / name
+        inputs.add(name, index.digest(str(path)) if path.is_file() else None)
+    local = cache.get(inputs)
+    if isinstance(local, tuple):
+        key = _tree_key(inputs, ctx.root, local, index, exclude)
+        found = cache.get(key)
+        if isinstance(found, Resolution):
+            return found
+    with ThreadPoolExecutor(2) as pool:  # the three go commands run at once
+        extra_deps = pool.submit(dependencies, ctx, extra)
+        go_mod = pool.submit(_run_go, ["mod", "edit", "-json"], ctx.root)
+        packages = tuple(packages_of(package_graph(list_packages(ctx))))
+    local = _local_modules(packages, env, ctx.root)
+    key = _tree_key(inputs, ctx.root, local, index, exclude)
+    resolution = Resolution(
+        packages=packages,
+        go_mod=json.loads(go_mod.result()),
+        extra_deps=extra_deps.result(),
+        local_modules=local,
+        package_keys={pkg.import_path: package_key(pkg) for pkg in packages},
+        key=key.hexdigest(),
+    )
+    cache.put(inputs, local)
+    cache.put(key, resolution)
+    return resolution
+
+
+def _local_modules(packages: Sequence[Package], env: GoEnv, root: Path) -> tuple[str, ...]:
+    """Directories of the modules outside the module cache and GOROOT, but the main module."""
+    found = set()
+    for pkg in packages:
+        module = pkg.module.replace or pkg.module if pkg.module is not None else None
+        if module is None or pkg.standard or not module.dir or Path(module.dir) == root:
+            continue
+        if not module.dir.startswith(os.path.join(env.gomodcache, "")):
+            found.add(module.dir)
+    return tuple(sorted(found))
+
+
+def _tree_key(inputs: Key, root: Path, local: Sequence[str], index: FileIndex, exclude: Sequence[Path]) -> Key:
+    """``inputs`` plus what go list reads from the module trees that are not
+    immutable (the main module, local replacements): every file's name (embed
+    patterns match names), each Go file's header, each go.mod's content.
+    Directories go list never enters are left out: hidden ones, ``_*``,
+    testdata, nested modules, and overlay-gen's own output."""
+    key = Key("resolve").add(inputs.hexdigest())
+    skip = {str(p) for p in exclude}
+    for tree in (str(root), *local):
+        key.add("tree", tree)
+        for directory, dirs, files in os.walk(tree):
+            dirs[:] = sorted(
+                d
+                for d in dirs
+                if not d.startswith((".", "_"))
+                and d != "testdata"
+                and os.path.join(directory, d) not in skip
+                and not os.path.exists(os.path.join(directory, d, "go.mod"))
+            )
+            key.add("dir", os.path.relpath(directory, tree))
+            for name in sorted(files):
+                path = os.path.join(directory, name)
+                if name.startswith((".", "_")) or path in skip:
+                    continue
+                if name.endswith(".go"):
+                    key.add(name, index.header(path))
+                elif name == "go.mod":
+                    key.add(name, index.digest(path))
+                else:
+                    key.add(name)
+    return key

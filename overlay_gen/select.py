@@ -17,14 +17,16 @@ from collections.abc import Sequence
 import attrs
 
 from .aspect import Aspect
-from .resolve import Package, PackageGraph, packages_of
+from .cache import Cache, Key, Store
+from .fileindex import FileIndex
+from .resolve import Package, Resolution, package_key
 
 
 @attrs.frozen
 class Candidate:
     path: str
     package: Package
-    source: bytes
+    digest: str  # sha256 of its bytes (read them with the run's FileIndex)
     node_aspects: tuple[int, ...]  # aspects (by index) whose nodes may be in this file
     package_aspects: tuple[int, ...]  # package-wide aspects that may apply here
 
@@ -32,27 +34,56 @@ class Candidate:
 @attrs.frozen
 class PackageCandidates:
     package: Package
+    key: str  # package_key(package)
     files: tuple[Candidate, ...]
 
 
-def select(graph: PackageGraph, aspects: Sequence[Aspect]) -> list[PackageCandidates]:
+@attrs.frozen
+class Selection:
+    packages: tuple[PackageCandidates, ...]  # in import-path order
+    digest: str  # of every input of the selection: the aspect set, the packages, their files' digests
+
+
+def select(
+    resolution: Resolution,
+    aspects: Sequence[Aspect],
+    index: FileIndex,
+    cache: Store | None = None,
+    aspect_digest: str = "",
+) -> Selection:
+    """The candidate files of each package. The answer for a package is cached
+    under its files' digests, the package record and the aspect set, so an
+    unchanged package is not read again."""
+    cache = cache or Cache(None)
     claimed: set[str] = set()
     selected = []
-    for pkg in packages_of(graph):
+    everything = Key("selection")
+    for pkg in resolution.packages:
         owned = [p for p in sorted(pkg.go_files) if p not in claimed]
         claimed.update(owned)
         wanted = [i for i, a in enumerate(aspects) if a.join_point.may_match_package(pkg)]
         if not wanted or not owned:
             continue
-        files = []
-        for path in owned:
-            with open(path, "rb") as f:
-                source = f.read()
-            may = [i for i in wanted if aspects[i].join_point.may_match_file(source, pkg)]
-            node_aspects = tuple(i for i in may if not aspects[i].package_scoped)
-            package_aspects = tuple(i for i in may if aspects[i].package_scoped)
-            if node_aspects or package_aspects:
-                files.append(Candidate(path, pkg, source, node_aspects, package_aspects))
+        pkg_key = resolution.package_keys.get(pkg.import_path) or package_key(pkg)
+        digests = [index.digest(path) for path in owned]
+        key = Key("select").add(aspect_digest, pkg_key, *owned, *digests)
+        everything.add(key.hexdigest())
+        found = cache.get(key)
+        if not isinstance(found, list):
+            found = []
+            may_match: list[tuple[tuple[int, ...], tuple[int, ...]]] = found
+            for path in owned:
+                source = index.read(path)
+                may = [i for i in wanted if aspects[i].join_point.may_match_file(source, pkg)]
+                node_aspects = tuple(i for i in may if not aspects[i].package_scoped)
+                package_aspects = tuple(i for i in may if aspects[i].package_scoped)
+                may_match.append((node_aspects, package_aspects))
+            cache.put(key, found)
+        files = tuple(
+            Candidate(path, pkg, digest, node, scoped)
+            for path, digest, (node, scoped) in zip(owned, digests, found, strict=True)
+            if node or scoped
+        )
         if files:
-            selected.append(PackageCandidates(pkg, tuple(files)))
-    return selected
+            selected.append(PackageCandidates(pkg, pkg_key, files))
+    return Selection(tuple(selected), everything.hexdigest())

@@ -2,20 +2,34 @@
 
 tree-sitter-go lags the language, so the Go toolchain has the last word: one
 ``gofmt -e -l`` process checks all written files at once, and each file it
-rejects is reported with gofmt's first message for it.
+rejects is reported with gofmt's first message for it. Verdicts are cached by
+the file's content and the Go release, so only new content is checked.
 """
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+from .cache import Cache, Key, Store
 from .errors import GoEnvironmentError
 
 
-def rejected(gofmt: str, files: Sequence[Path]) -> dict[Path, str]:
+def rejected(gofmt: str, files: Sequence[Path], cache: Store | None = None, go_version: str = "") -> dict[Path, str]:
     """Files gofmt cannot parse, each with its first error (``line:col: message``)."""
+    cache = cache or Cache(None)
+    keys = {f: Key("gofmt").add(gofmt, go_version, hashlib.sha256(f.read_bytes()).digest()) for f in files}
+    verdicts = {f: cache.get(key) for f, key in keys.items()}
+    unknown = [f for f, verdict in verdicts.items() if not isinstance(verdict, str)]
+    found = _run(gofmt, unknown)
+    for f in unknown:
+        cache.put(keys[f], found.get(f, ""))
+    return {f: verdict for f, verdict in verdicts.items() if isinstance(verdict, str) and verdict} | found
+
+
+def _run(gofmt: str, files: Sequence[Path]) -> dict[Path, str]:
     if not files:
         return {}
     try:

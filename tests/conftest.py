@@ -38,6 +38,21 @@ MODCACHE = REPO / "build" / "gomodcache"
 PUBLIC_PROXY = "https://proxy.golang.org"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def overlay_gen_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """overlay-gen's result cache: one per test session (never the user's), so
+    every session also runs the uncached path. Tests that need an empty cache
+    set OVERLAY_GEN_CACHE themselves."""
+    directory = tmp_path_factory.mktemp("overlay-gen-cache")
+    old = os.environ.get("OVERLAY_GEN_CACHE")
+    os.environ["OVERLAY_GEN_CACHE"] = str(directory)
+    yield directory
+    if old is None:
+        del os.environ["OVERLAY_GEN_CACHE"]
+    else:
+        os.environ["OVERLAY_GEN_CACHE"] = old
+
+
 @pytest.fixture(scope="session")
 def go_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """Environment for go and overlay-gen: the fixtures' own modules from a
