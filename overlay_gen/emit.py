@@ -87,7 +87,7 @@ def stage(
     for this build) is given when injected code imports the runtime;
     ``packages`` are the build's (module copies list their files)."""
     cache = cache or Cache(None)
-    staging = staging_directory(layout)
+    staging = layout.staging
     _remove(staging)
     try:
         staging.mkdir(parents=True)
@@ -111,10 +111,6 @@ def stage(
     files = tuple(sorted([*kept, *runtime, *go_mod], key=lambda w: w.display))
     copies = tuple(sorted({w.copy.name for w in kept if w.copy is not None}))
     return Staged(staging, files, dict(sorted(replace.items())), left_out, copies)
-
-
-def staging_directory(layout: Layout) -> Path:
-    return layout.shadow.with_name(layout.shadow.name + ".new")
 
 
 def commit(staged: Staged, layout: Layout, overlay_path: Path) -> None:

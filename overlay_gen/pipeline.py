@@ -15,20 +15,23 @@ import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 
 from . import requirements
-from .advise import FileResult
 from .aspect import AspectSet, load_aspects
 from .cache import Cache, Key, Memo
-from .emit import Staged, commit, discard, stage, staging_directory
 from .fileindex import FileIndex
-from .instrument import Context, Outcome, instrument
 from .places import Layout
-from .report import Event
 from .resolve import BuildContext, GoEnv, Resolution, go_env, resolve
 from .select import Selection, select
+
+if TYPE_CHECKING:  # the stages after select load only when there is work for them (see _build)
+    from .advise import FileResult
+    from .emit import Staged
+    from .instrument import Outcome
+    from .report import Event
 
 SHADOW_DIR = ".overlay-gen"
 
@@ -137,7 +140,7 @@ def _prepare(options: Options, cache: Cache) -> _Prepared:
         extra=requirements.runtime_module().imports if any(map(requirements.is_runtime, imported)) else (),
         cache=cache,
         index=index,
-        exclude=(layout.shadow, staging_directory(layout), overlay),
+        exclude=(layout.shadow, layout.staging, overlay),
     )
     answers = Memo(cache, "select", str(root))
     selection = select(resolution, aspects.aspects, index, answers, aspects.digest)
@@ -147,6 +150,9 @@ def _prepare(options: Options, cache: Cache) -> _Prepared:
 
 def _build(prepared: _Prepared) -> Result:
     """Parse, match, advise and stage: the overlay, staged (not yet in use)."""
+    from .emit import stage
+    from .instrument import Context, instrument
+
     resolution, layout, cache = prepared.resolution, prepared.layout, prepared.cache
     names = {pkg.path: pkg.name for pkg in resolution.packages}
     ctx = Context(prepared.aspects, layout, names, _deps(resolution, prepared.imported), prepared.index)
@@ -170,6 +176,8 @@ def _build(prepared: _Prepared) -> Result:
 @contextmanager
 def plan(options: Options, cache: Cache | None = None) -> Iterator[Result]:
     """Every stage up to a staged overlay; the staging directory is removed on exit."""
+    from .emit import discard
+
     result = _build(_prepare(options, cache or Cache.default()))
     try:
         yield result
@@ -201,6 +209,8 @@ def generate(options: Options, cache: Cache | None = None) -> Summary:
     if isinstance(record, _Record) and record.on_disk(prepared.layout.shadow, prepared.overlay):
         prepared.index.save()
         return attrs.evolve(record.summary, parsed=0, reused=True)
+    from .emit import commit, discard
+
     result = _build(prepared)
     try:
         commit(result.staged, result.layout, result.overlay)

@@ -50,6 +50,11 @@ class Layout:
     shadow: Path  # shadow directory (absolute)
     env: GoEnv
 
+    @property
+    def staging(self) -> Path:
+        """Where a run writes its output before it replaces the shadow directory."""
+        return self.shadow.with_name(self.shadow.name + ".new")
+
     def _under(self, path: str, base: str) -> str | None:
         base = os.path.join(base, "")
         return path[len(base) :] if base != os.sep and path.startswith(base) else None
