@@ -164,9 +164,9 @@ def _build(prepared: _Prepared) -> Result:
     requirements.check(need, go_mod)
     runtime = requirements.runtime_go_mod(go_mod) if need.runtime else None
 
-    staged = stage(
-        files, resolution.packages, layout, strict=prepared.options.strict, runtime_go_mod=runtime, cache=cache
-    )
+    # Module copies hold every package the build reads from them: the runtime's dependencies too.
+    linked = resolution.packages + resolution.extra
+    staged = stage(files, linked, layout, strict=prepared.options.strict, runtime_go_mod=runtime, cache=cache)
     prepared.index.save()
     return Result(
         prepared.options, prepared.env, layout, prepared.overlay, prepared.aspects, tuple(files), staged, outcome

@@ -286,13 +286,15 @@ def list_packages(ctx: BuildContext) -> list[Package]:
     return packages
 
 
-def dependencies(ctx: BuildContext, patterns: Sequence[str]) -> frozenset[str]:
+def dependencies(ctx: BuildContext, patterns: Sequence[str]) -> tuple[Package, ...]:
     """Every package ``patterns`` need, themselves included (packages that do not
     resolve are left out rather than failing: generation reports those later)."""
     if not patterns:
-        return frozenset()
-    args = ["list", "-e", "-deps", "-json=ImportPath,Error", *ctx.build_flags, *patterns]
-    return frozenset(str(d["ImportPath"]) for d in _decode_stream(_run_go(args, ctx.root)) if not d.get("Error"))
+        return ()
+    fields = ",".join(f for f in _LIST_FIELDS if f not in ("Deps", "DepsErrors", "TestGoFiles", "XTestGoFiles"))
+    args = ["list", "-e", "-deps", f"-json={fields}", *ctx.build_flags, *patterns]
+    found = [package_from_json(d) for d in _decode_stream(_run_go(args, ctx.root)) if not d.get("Error")]
+    return tuple(sorted(found, key=lambda pkg: pkg.import_path))
 
 
 def package_key(pkg: Package) -> str:
@@ -332,13 +334,19 @@ class Resolution:
 
     packages: tuple[Package, ...]  # sorted by import path
     go_mod: Mapping[str, Any] = attrs.field(factory=dict)  # the main go.mod, as go mod edit -json reads it
-    extra_deps: frozenset[str] = frozenset()  # what the extra patterns need (the runtime's imports)
+    # What the extra patterns (the runtime's imports) need: packages the build
+    # links too, though the program does not import them.
+    extra: tuple[Package, ...] = ()
     local_modules: tuple[str, ...] = ()  # directories of modules replaced by a local path
     package_keys: Mapping[str, str] = attrs.field(factory=dict)  # import path -> package_key()
     key: str = ""  # the digest of everything go list read (see resolve)
 
     def by_path(self) -> dict[str, Package]:
         return {pkg.import_path: pkg for pkg in self.packages}
+
+    @property
+    def extra_deps(self) -> frozenset[str]:
+        return frozenset(pkg.import_path for pkg in self.extra)
 
 
 def resolve(
@@ -368,7 +376,7 @@ def resolve(
         if isinstance(found, Resolution):
             return found
     with ThreadPoolExecutor(2) as pool:  # the three go commands run at once
-        extra_deps = pool.submit(dependencies, ctx, extra)
+        extra_packages = pool.submit(dependencies, ctx, extra)
         go_mod = pool.submit(_run_go, ["mod", "edit", "-json"], ctx.root)
         packages = tuple(packages_of(package_graph(list_packages(ctx))))
     local = _local_modules(packages, env, ctx.root)
@@ -376,7 +384,7 @@ def resolve(
     resolution = Resolution(
         packages=packages,
         go_mod=json.loads(go_mod.result()),
-        extra_deps=extra_deps.result(),
+        extra=extra_packages.result(),
         local_modules=local,
         package_keys={pkg.import_path: package_key(pkg) for pkg in packages},
         key=key.hexdigest(),

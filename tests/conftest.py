@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from otlp import OtlpReceiver
 from postgres import PostgresServer
+from redis import RedisServer
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures"
@@ -170,3 +171,10 @@ def toolchain_env(request: pytest.FixtureRequest, go_env: dict[str, str]) -> dic
     version = subprocess.run(["go", "version"], env=go_env, capture_output=True, text=True, check=True).stdout
     assert "go1.26" in version, version
     return go_env
+
+
+@pytest.fixture(scope="session")
+def redis() -> Iterator[RedisServer]:
+    """A Redis server of the tests' own (no persistence), stopped at the end of the session."""
+    with RedisServer() as server:
+        yield server
