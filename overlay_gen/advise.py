@@ -73,9 +73,13 @@ def advise(
             trial.edits += capture.extra_edits
             if any(pf.overlaps_error(e.start, e.end) for e in trial.edits):
                 raise Skip(UNPARSABLE)
-            for imported in _import_paths(trial.allocator, trial.new_files):
-                if pf.package.path in depends(imported):
-                    raise Skip(f"importing {imported} into {pf.package.path} would make an import cycle")
+            cycle = next(
+                (p for p in _import_paths(trial.allocator, trial.new_files) if pf.package.path in depends(p)), ""
+            )
+            if cycle:
+                why = f"importing {cycle} into {pf.package.path} would make an import cycle"
+                events.append(Event(aspect.id, pf.display, line, where(pf, match.node), reason=why, quiet=True))
+                continue
         except (Skip, Missing) as why:
             events.append(Event(aspect.id, pf.display, line, where(pf, match.node), reason=str(why)))
             continue

@@ -78,7 +78,7 @@ class Summary:
     rewritten: int
     added: int
     module_copies: int
-    skipped: tuple[str, ...]  # join points left alone, and why
+    skipped: tuple[str, ...]  # join points left alone, and why (but the quiet ones)
     left_out: tuple[str, ...]  # rewritten files gofmt rejected
     candidates: int  # files that may match
     parsed: int  # of which parsed in this run (the others' results came from the cache)
@@ -95,7 +95,7 @@ class Summary:
             rewritten=rewritten,
             added=len(files) - rewritten,
             module_copies=len(result.staged.module_copies),
-            skipped=tuple(str(e) for e in result.events if e.skipped),
+            skipped=tuple(str(e) for e in result.events if e.skipped and not e.quiet),
             left_out=result.staged.left_out,
             candidates=result.outcome.candidates,
             parsed=result.outcome.parsed,

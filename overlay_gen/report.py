@@ -14,6 +14,9 @@ class Event:
     line: int
     function: str = ""
     reason: str = ""
+    # A skip nobody needs to act on (advice that would import a package into one
+    # of its own dependencies): in explain, not on the command line.
+    quiet: bool = False
 
     @property
     def skipped(self) -> bool:

@@ -126,3 +126,22 @@ def test_success_prints_a_summary_and_the_subcommand_is_optional(module: Path) -
 def test_version(module: Path) -> None:
     proc = overlay_gen(module, "--version")
     assert proc.returncode == 0 and proc.stdout.startswith("overlay-gen 0.")
+
+
+def test_import_cycle_skips_are_in_explain_not_on_the_command_line(tmp_path: Path) -> None:
+    (tmp_path / "go.mod").write_text("module example.com/c\n\ngo 1.22\n")
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "lib.go").write_text("package lib\n\nfunc Lib() {}\n")
+    (tmp_path / "obs").mkdir()
+    (tmp_path / "obs" / "obs.go").write_text('package obs\n\nimport "example.com/c/lib"\n\nfunc Seen() { lib.Lib() }\n')
+    (tmp_path / "main.go").write_text('package main\n\nimport "example.com/c/obs"\n\nfunc main() { obs.Seen() }\n')
+    (tmp_path / "a.toml").write_text(
+        '[[aspect]]\nid = "c.cycle"\n'
+        'join-point = { all-of = [ { package = "example.com/c/lib" }, { function-declaration = { name = "Lib" } } ] }\n'
+        '[[aspect.advice]]\nprepend-statements = { imports = { obs = "example.com/c/obs" }, template = "obs.Seen()" }\n'
+    )
+    proc = overlay_gen(tmp_path, ".", "--no-builtin", "--aspects", "a.toml")
+    assert proc.returncode == 0, proc.stderr
+    assert "import cycle" not in proc.stderr and "0 join points instrumented" in proc.stderr
+    explained = overlay_gen(tmp_path, "explain", ".", "--no-builtin", "--aspects", "a.toml")
+    assert "importing example.com/c/obs into example.com/c/lib would make an import cycle" in explained.stdout
