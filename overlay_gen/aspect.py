@@ -136,6 +136,7 @@ class AspectSet:
 
     aspects: tuple[Aspect, ...]
     digest: str
+    files: tuple[Path, ...] = ()  # the files read, but the built-in ones (overlay-gen.toml included)
 
 
 def load_aspects(root: Path, extra_files: Sequence[Path] = (), builtin: bool = True) -> AspectSet:
@@ -162,4 +163,6 @@ def load_aspects(root: Path, extra_files: Sequence[Path] = (), builtin: bool = T
             )
     enabled = tuple(a for a in aspects if not any(fnmatch.fnmatchcase(a.id, p) for p in config.disable))
     digest.update("\n".join(a.id for a in enabled).encode())
-    return AspectSet(enabled, f"sha256:{digest.hexdigest()}")
+    files = [root / CONFIG_FILE] if (root / CONFIG_FILE).is_file() else []
+    files += [path for path, display in sources if not display.startswith("<builtin>")]
+    return AspectSet(enabled, f"sha256:{digest.hexdigest()}", tuple(files))

@@ -20,7 +20,8 @@ from pathlib import Path
 
 from . import __version__
 from .errors import OverlayGenError, UsageError
-from .pipeline import Options, Result, generate, plan
+from .options import Options
+from .pipeline import Result, generate, plan
 
 # Each command imports what only it uses: generation, run before every build, starts fast.
 

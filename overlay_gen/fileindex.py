@@ -21,6 +21,7 @@ import hashlib
 import os
 import re
 import time
+from collections.abc import Iterable
 
 from .cache import Cache
 
@@ -57,39 +58,66 @@ def go_header(source: bytes) -> bytes:
     return source[:end] + b"\n" + b"\n".join(_EMBED.findall(source))
 
 
+Signature = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode
+
+
+def signature(path: str) -> Signature:
+    st = os.stat(path)
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+def names_digest(names: Iterable[str]) -> str:
+    """A digest of a directory's entries, but those the go command ignores (``.*``, ``_*``)."""
+    kept = sorted(n for n in names if not n.startswith((".", "_")))
+    return hashlib.sha256("\0".join(kept).encode()).hexdigest()
+
+
+def settled(signature: Signature, before_ns: int) -> bool:
+    """Whether a file with this signature had not changed for a while at ``before_ns``:
+    then a later change shows in its signature."""
+    return max(signature[1], signature[2]) < before_ns - SETTLED_NS
+
+
 class FileIndex:
     """Content and header digests of files, remembered by stat signature."""
 
     def __init__(self, cache: Cache) -> None:
         self._cache = cache
         loaded = cache.load_state(_STATE)
-        self._entries: dict[str, tuple[tuple[int, int, int, int], str, str]] = (
-            loaded if isinstance(loaded, dict) else {}
-        )
+        self._entries: dict[str, tuple[Signature, str, str]] = loaded if isinstance(loaded, dict) else {}
         self._changed = False
         self._sources: dict[str, bytes] = {}
+        # What this run read, for overlay_gen.uptodate: files by signature and
+        # digest, directories by signature and the digest of their names.
+        self.files: dict[str, tuple[Signature, str]] = {}
+        self.directories: dict[str, tuple[Signature, str]] = {}
 
-    def _signature(self, path: str) -> tuple[int, int, int, int]:
-        st = os.stat(path)
-        return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    def _signature(self, path: str) -> Signature:
+        return signature(path)
 
     def digest(self, path: str) -> str:
         """sha256 of the file's bytes."""
         signature = self._signature(path)
         entry = self._entries.get(path)
-        if entry is not None and entry[0] == signature:
-            return entry[1]
-        return self._index(path, signature, header=False)[1]
+        if entry is None or entry[0] != signature:
+            entry = self._index(path, signature, header=False)
+        self.files[path] = (signature, entry[1])
+        return entry[1]
 
     def header(self, path: str) -> str:
         """sha256 of the file's Go header (see :func:`go_header`)."""
         signature = self._signature(path)
         entry = self._entries.get(path)
-        if entry is not None and entry[0] == signature and entry[2]:
-            return entry[2]
-        return self._index(path, signature, header=True)[2]
+        if entry is None or entry[0] != signature or not entry[2]:
+            entry = self._index(path, signature, header=True)
+        self.files[path] = (signature, entry[1])
+        return entry[2]
 
-    def _index(self, path: str, signature: tuple[int, int, int, int], header: bool) -> tuple[object, str, str]:
+    def directory(self, path: str, names: Iterable[str]) -> None:
+        """Record that this run read the names in directory ``path``."""
+        self.directories[path] = (signature(path), names_digest(names))
+
+    def _index(self, path: str, signature: Signature, header: bool) -> tuple[Signature, str, str]:
         started = time.time_ns()
         source = self.read(path)
         entry = (
@@ -97,7 +125,7 @@ class FileIndex:
             hashlib.sha256(source).hexdigest(),
             hashlib.sha256(go_header(source)).hexdigest() if header else "",
         )
-        if max(signature[1], signature[2]) < started - SETTLED_NS and self._signature(path) == signature:
+        if settled(signature, started) and self._signature(path) == signature:
             self._entries[path] = entry
             self._changed = True
         return entry

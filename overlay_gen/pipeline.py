@@ -10,8 +10,6 @@ redoes only what the edit touched.
 
 from __future__ import annotations
 
-import hashlib
-import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,33 +17,23 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from . import requirements
-from .aspect import AspectSet, load_aspects
-from .cache import Cache, Key, Memo
-from .fileindex import FileIndex
+from . import uptodate
+from .cache import Cache
+from .options import SHADOW_DIR, Options, Summary
 from .places import Layout
-from .resolve import BuildContext, GoEnv, Resolution, go_env, resolve
-from .select import Selection, select
+from .resolve import GoEnv, go_env
 
-if TYPE_CHECKING:  # the stages after select load only when there is work for them (see _build)
+# The stages load when there is work for them: a run that finds its output up
+# to date (uptodate.check) needs none of them.
+if TYPE_CHECKING:
     from .advise import FileResult
+    from .aspect import AspectSet
     from .emit import Staged
+    from .fileindex import FileIndex
     from .instrument import Outcome
     from .report import Event
-
-SHADOW_DIR = ".overlay-gen"
-
-
-@attrs.frozen
-class Options:
-    directory: Path
-    overlay: Path | None = None  # default: overlay.json in the module root
-    shadow: Path | None = None  # default: .overlay-gen in the module root
-    build_flags: tuple[str, ...] = ()
-    tests: bool = False
-    strict: bool = False
-    aspect_files: tuple[Path, ...] = ()
-    builtin: bool = True
+    from .resolve import Resolution
+    from .select import Selection
 
 
 @attrs.frozen
@@ -68,38 +56,21 @@ class Result:
         return [e for f in self.files for e in f.events]
 
 
-@attrs.frozen
-class Summary:
-    """What a generation did, as the command line reports it."""
-
-    overlay: Path
-    aspects: int
-    applied: int  # join points instrumented
-    rewritten: int
-    added: int
-    module_copies: int
-    skipped: tuple[str, ...]  # join points left alone, and why (but the quiet ones)
-    left_out: tuple[str, ...]  # rewritten files gofmt rejected
-    candidates: int  # files that may match
-    parsed: int  # of which parsed in this run (the others' results came from the cache)
-    reused: bool = False  # nothing changed: the output on disk was already this run's
-
-    @classmethod
-    def of(cls, result: Result) -> Summary:
-        files = result.staged.files
-        rewritten = sum(1 for f in files if not f.added)
-        return cls(
-            overlay=result.overlay,
-            aspects=len(result.aspects.aspects),
-            applied=sum(1 for e in result.events if not e.skipped),
-            rewritten=rewritten,
-            added=len(files) - rewritten,
-            module_copies=len(result.staged.module_copies),
-            skipped=tuple(str(e) for e in result.events if e.skipped and not e.quiet),
-            left_out=result.staged.left_out,
-            candidates=result.outcome.candidates,
-            parsed=result.outcome.parsed,
-        )
+def summarize(result: Result) -> Summary:
+    files = result.staged.files
+    rewritten = sum(1 for f in files if not f.added)
+    return Summary(
+        overlay=result.overlay,
+        aspects=len(result.aspects.aspects),
+        applied=sum(1 for e in result.events if not e.skipped),
+        rewritten=rewritten,
+        added=len(files) - rewritten,
+        module_copies=len(result.staged.module_copies),
+        skipped=tuple(str(e) for e in result.events if e.skipped and not e.quiet),
+        left_out=result.staged.left_out,
+        candidates=result.outcome.candidates,
+        parsed=result.outcome.parsed,
+    )
 
 
 @attrs.frozen
@@ -117,17 +88,16 @@ class _Prepared:
     index: FileIndex
     cache: Cache
 
-    def run_key(self) -> Key:
-        return (
-            Key("run")
-            .add(repr(self.options), str(self.layout.shadow), str(self.overlay), self.aspects.digest)
-            .add(self.resolution.key, self.selection.digest)
-        )
 
+def _prepare(options: Options, env: GoEnv, cache: Cache) -> _Prepared:
+    from . import requirements
+    from .aspect import load_aspects
+    from .cache import Memo
+    from .fileindex import FileIndex
+    from .resolve import BuildContext, resolve
+    from .select import select
 
-def _prepare(options: Options, cache: Cache) -> _Prepared:
     index = FileIndex(cache)
-    env = go_env(options.directory.resolve())
     root = env.module_root
     aspects = load_aspects(root, options.aspect_files, builtin=options.builtin)
     context = BuildContext(root, options.build_flags, tests=options.tests)
@@ -150,6 +120,7 @@ def _prepare(options: Options, cache: Cache) -> _Prepared:
 
 def _build(prepared: _Prepared) -> Result:
     """Parse, match, advise and stage: the overlay, staged (not yet in use)."""
+    from . import requirements
     from .emit import stage
     from .instrument import Context, instrument
 
@@ -178,7 +149,8 @@ def plan(options: Options, cache: Cache | None = None) -> Iterator[Result]:
     """Every stage up to a staged overlay; the staging directory is removed on exit."""
     from .emit import discard
 
-    result = _build(_prepare(options, cache or Cache.default()))
+    cache = cache or Cache.default()
+    result = _build(_prepare(options, go_env(options.directory.resolve()), cache))
     try:
         yield result
     finally:
@@ -188,6 +160,8 @@ def plan(options: Options, cache: Cache | None = None) -> Iterator[Result]:
 def _deps(resolution: Resolution, imported: Iterable[str]) -> dict[str, frozenset[str]]:
     """What each package that advice may import depends on: from go list of the
     build, and for the runtime (which the build does not hold) of its imports."""
+    from . import requirements
+
     by_path = resolution.by_path()
     deps = {}
     for path in sorted(imported):
@@ -200,52 +174,24 @@ def _deps(resolution: Resolution, imported: Iterable[str]) -> dict[str, frozense
 
 def generate(options: Options, cache: Cache | None = None) -> Summary:
     """Plan, and put the overlay in use: overlay.json and the shadow directory.
-    When a run with the same key (every input: options, environment, aspect
-    set, go list's inputs, the candidate files' digests) wrote the output that
-    is on disk now, that output is this run's too, and nothing is redone."""
-    prepared = _prepare(options, cache or Cache.default())
-    key = prepared.run_key()
-    record = prepared.cache.get(key)
-    if isinstance(record, _Record) and record.on_disk(prepared.layout.shadow, prepared.overlay):
-        prepared.index.save()
-        return attrs.evolve(record.summary, parsed=0, reused=True)
+    When nothing this run would read has changed since a run with the same
+    options and Go environment, and its output is on disk as it wrote it,
+    that output is this run's too: nothing is redone (see :mod:`.uptodate`)."""
+    cache = cache or Cache.default()
+    env = go_env(options.directory.resolve())
+    fresh = uptodate.check(options, env, cache)
+    if fresh is not None:
+        return fresh
     from .emit import commit, discard
 
+    prepared = _prepare(options, env, cache)
     result = _build(prepared)
     try:
         commit(result.staged, result.layout, result.overlay)
     finally:
         discard(result.staged)
-    summary = Summary.of(result)
-    prepared.cache.put(key, _Record.of(summary, prepared.layout.shadow, prepared.overlay))
+    summary = summarize(result)
+    for path in prepared.aspects.files:
+        prepared.index.digest(str(path))
+    uptodate.record(options, env, cache, summary, prepared.index, prepared.layout, prepared.overlay)
     return summary
-
-
-@attrs.frozen
-class _Record:
-    """What a run wrote: the overlay document and every shadow file's digest."""
-
-    summary: Summary
-    overlay: bytes
-    shadow: tuple[tuple[str, str], ...]  # (path relative to the shadow directory, sha256)
-
-    @classmethod
-    def of(cls, summary: Summary, shadow: Path, overlay: Path) -> _Record:
-        return cls(summary, overlay.read_bytes(), _digests(shadow))
-
-    def on_disk(self, shadow: Path, overlay: Path) -> bool:
-        try:
-            return overlay.read_bytes() == self.overlay and _digests(shadow) == self.shadow
-        except OSError:
-            return False
-
-
-def _digests(directory: Path) -> tuple[tuple[str, str], ...]:
-    found = []
-    for parent, dirs, files in os.walk(directory):
-        dirs.sort()
-        for name in sorted(files):
-            path = os.path.join(parent, name)
-            with open(path, "rb") as f:
-                found.append((os.path.relpath(path, directory), hashlib.sha256(f.read()).hexdigest()))
-    return tuple(found)

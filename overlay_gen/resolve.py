@@ -16,7 +16,6 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -377,6 +376,8 @@ def resolve(
         found = cache.get(key)
         if isinstance(found, Resolution):
             return found
+    from concurrent.futures import ThreadPoolExecutor  # only on a miss: it loads logging
+
     with ThreadPoolExecutor(2) as pool:  # the three go commands run at once
         extra_packages = pool.submit(dependencies, ctx, extra)
         go_mod = pool.submit(_run_go, ["mod", "edit", "-json"], ctx.root)
@@ -419,6 +420,7 @@ def _tree_key(inputs: Key, root: Path, local: Sequence[str], index: FileIndex, e
     for tree in (str(root), *local):
         key.add("tree", tree)
         for directory, dirs, files in os.walk(tree):
+            index.directory(directory, (n for n in dirs + files if os.path.join(directory, n) not in skip))
             dirs[:] = sorted(
                 d
                 for d in dirs

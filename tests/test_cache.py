@@ -11,16 +11,19 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
-from conftest import copy_fixture, go
+from conftest import copy_fixture, go, overlay_gen
 
 from overlay_gen import fileindex, instrument, resolve
 from overlay_gen.cache import Cache, Key
 from overlay_gen.fileindex import FileIndex, go_header
-from overlay_gen.pipeline import Options, Summary, generate
+from overlay_gen.options import Options, Summary
+from overlay_gen.pipeline import generate
 
 # --- the store ---------------------------------------------------------------
 
@@ -171,6 +174,9 @@ def test_nothing_changed_reuses_the_output_unless_it_was_touched(hello: Path, tm
     again, output = _run(hello, cache)
     assert again.reused and again.parsed == 0 and output == expected
 
+    os.utime(hello / "main.go")  # touched, not changed: its digest says so
+    assert _run(hello, cache)[0].reused
+
     shadow_main = hello / ".overlay-gen" / "main" / "main.go"
     shadow_main.write_text("package main\n")  # someone edited the shadow: regenerate
     repaired, output = _run(hello, cache)
@@ -265,9 +271,25 @@ def test_cache_entries_are_pickles_of_plain_records(hello: Path, tmp_path: Path)
     cache = Cache(tmp_path / "cache")
     _run(hello, cache)
     kinds = {p.name for p in (tmp_path / "cache").iterdir() if p.is_dir()}
-    assert {"resolve", "select", "package-result", "gofmt", "run"} <= kinds
+    assert {"resolve", "select", "package-result", "gofmt", "uptodate"} <= kinds
     for entry in (tmp_path / "cache" / "package-result").rglob("*"):
         if entry.is_file():
             results = pickle.loads(entry.read_bytes())
             assert isinstance(results, list)
     assert json.loads((hello / "overlay.json").read_text())["Replace"]
+
+
+def test_an_up_to_date_run_loads_no_stage(hello: Path, go_env: dict[str, str]) -> None:
+    assert overlay_gen(hello, ".", env=go_env).returncode == 0
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "overlay_gen", "."],
+        cwd=hello,
+        env=go_env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "nothing changed" in proc.stderr
+    loaded = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    assert "overlay_gen.uptodate" in loaded
+    assert not loaded & {"overlay_gen.aspect", "overlay_gen.select", "overlay_gen.parse", "tree_sitter", "networkx"}

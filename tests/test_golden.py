@@ -39,7 +39,8 @@ from conftest import go
 from overlay_gen.advice import REGISTRY as ADVICE
 from overlay_gen.errors import OverlayGenError
 from overlay_gen.join import REGISTRY as JOIN_POINTS
-from overlay_gen.pipeline import Options, generate
+from overlay_gen.options import Options
+from overlay_gen.pipeline import generate
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 UPDATE = os.environ.get("OVERLAY_GEN_UPDATE_GOLDEN") == "1"
