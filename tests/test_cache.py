@@ -162,9 +162,23 @@ def test_one_line_edit_parses_only_its_package_and_matches_an_uncached_run(hello
     main = hello / "main.go"
     main.write_text(main.read_text().replace('"explode: " + why', '"exploded: " + why'))
     second, after = _run(hello, cache)
-    assert second.parsed == 1, "only main.go, the one candidate of the edited package, is parsed again"
+    assert second.parsed == 1, "only main.go is parsed again"
     assert after != before
     assert after == _uncached(hello)
+
+
+def test_an_edit_parses_only_the_edited_file_of_its_package(hello: Path, tmp_path: Path) -> None:
+    calc = hello / "calc"
+    (calc / "boom.go").write_text("package calc\n\nfunc explode() { panic(Add(1, 2)) }\n")
+    (calc / "notes.go").write_text("package calc\n\n// Nothing here may explode.\nconst Notes = 1\n")
+    cache = Cache(tmp_path / "cache")
+    first, _ = _run(hello, cache)
+    assert first.parsed >= 2
+
+    (calc / "boom.go").write_text("package calc\n\nfunc explode() { panic(Add(2, 3)) }\n")
+    second, output = _run(hello, cache)
+    assert second.parsed == 1, "notes.go, a candidate of the same package, comes from the cache"
+    assert output == _uncached(hello)
 
 
 def test_nothing_changed_reuses_the_output_unless_it_was_touched(hello: Path, tmp_path: Path) -> None:
@@ -256,9 +270,9 @@ def test_parallel_workers_give_the_serial_output(hello: Path, tmp_path: Path, mo
     used: list[tuple[int, int]] = []
     real = instrument._in_parallel
 
-    def spy(candidates: object, todo: list[int], ctx: object, workers: int) -> object:
+    def spy(candidates: object, todo: list[int], ctx: object, cache: object, workers: int) -> object:
         used.append((len(todo), workers))
-        return real(candidates, todo, ctx, workers)  # type: ignore[arg-type]
+        return real(candidates, todo, ctx, cache, workers)  # type: ignore[arg-type]
 
     monkeypatch.setattr(instrument, "_in_parallel", spy)
     parallel = _run(hello, Cache(tmp_path / "cache"))[1]
@@ -271,11 +285,11 @@ def test_cache_entries_are_pickles_of_plain_records(hello: Path, tmp_path: Path)
     cache = Cache(tmp_path / "cache")
     _run(hello, cache)
     kinds = {p.name for p in (tmp_path / "cache").iterdir() if p.is_dir()}
-    assert {"resolve", "select", "package-result", "gofmt", "uptodate"} <= kinds
-    for entry in (tmp_path / "cache" / "package-result").rglob("*"):
+    assert {"resolve", "select", "file-result", "gofmt", "uptodate"} <= kinds
+    for entry in (tmp_path / "cache" / "file-result").rglob("*"):
         if entry.is_file():
-            results = pickle.loads(entry.read_bytes())
-            assert isinstance(results, list)
+            _, pending, done = pickle.loads(entry.read_bytes())
+            assert isinstance(pending, frozenset) and isinstance(done, frozenset)
     assert json.loads((hello / "overlay.json").read_text())["Replace"]
 
 
