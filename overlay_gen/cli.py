@@ -15,13 +15,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from . import __version__
+from . import __version__, uptodate
+from .cache import Cache
 from .errors import OverlayGenError, UsageError
-from .options import Options
-from .pipeline import Result, generate, plan
+
+if TYPE_CHECKING:
+    from .options import Options
+    from .pipeline import Result
 
 # Each command imports what only it uses: generation, run before every build, starts fast.
 
@@ -70,6 +74,8 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str]) -> tuple[argpar
 
 
 def _options(args: argparse.Namespace, build_flags: tuple[str, ...], **override: object) -> Options:
+    from .options import Options
+
     values: dict[str, object] = {
         "directory": args.directory,
         "overlay": args.overlay,
@@ -91,22 +97,39 @@ def _generate(argv: Sequence[str]) -> int:
         "diff, explain, lock, check, pin (overlay-gen COMMAND --help).",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="print errors and warnings only")
-    args, options = _parse(parser, argv)
-    summary = generate(options)
-    for line in summary.left_out:
+    argv, flags = _split(argv)
+    args = parser.parse_args(argv)
+    cache = Cache.default()
+    # Before every build: when nothing changed, answer without loading the pipeline.
+    req = uptodate.request(
+        args.directory, args.overlay, args.shadow_dir, flags, args.tests, args.strict, args.aspects, not args.no_builtin
+    )
+    summary = uptodate.check(req, cache)
+    if summary is None:
+        import attrs
+
+        from .pipeline import generate
+
+        summary = attrs.asdict(generate(_options(args, flags), cache))
+    _report(summary, args.quiet)
+    return 0
+
+
+def _report(summary: Mapping[str, Any], quiet: bool) -> None:
+    """Print a generation's summary (a dict of :class:`.options.Summary`'s fields)."""
+    for line in summary["left_out"]:
         print(f"overlay-gen: warning: {line}: left out, the rewritten file is not valid Go", file=sys.stderr)
-    if args.quiet:
-        return 0
-    for event in summary.skipped:
+    if quiet:
+        return
+    for event in summary["skipped"]:
         print(f"overlay-gen: {event}", file=sys.stderr)
-    parsed = "nothing changed" if summary.reused else f"parsed {summary.parsed} files"
+    parsed = "nothing changed" if summary["reused"] else f"parsed {summary['parsed']} files"
     print(
-        f"overlay-gen: {summary.aspects} aspects, {summary.applied} join points instrumented, "
-        f"{summary.rewritten} files rewritten, {summary.added} added, {summary.module_copies} module copies; "
-        f"{parsed} of {summary.candidates} candidates; wrote {summary.overlay}",
+        f"overlay-gen: {summary['aspects']} aspects, {summary['applied']} join points instrumented, "
+        f"{summary['rewritten']} files rewritten, {summary['added']} added, {summary['module_copies']} module "
+        f"copies; {parsed} of {summary['candidates']} candidates; wrote {summary['overlay']}",
         file=sys.stderr,
     )
-    return 0
 
 
 def _warn_left_out(result: Result) -> None:
@@ -116,6 +139,7 @@ def _warn_left_out(result: Result) -> None:
 
 def _diff(argv: Sequence[str]) -> int:
     from .diff import diff, format_stat, stat
+    from .pipeline import plan
 
     parser = _parser(
         "overlay-gen diff",
@@ -132,6 +156,7 @@ def _diff(argv: Sequence[str]) -> int:
 
 def _explain(argv: Sequence[str]) -> int:
     from .explain import explain
+    from .pipeline import plan
 
     parser = _parser(
         "overlay-gen explain",
@@ -145,6 +170,7 @@ def _explain(argv: Sequence[str]) -> int:
 
 def _lock(argv: Sequence[str]) -> int:
     from . import lock
+    from .pipeline import plan
 
     parser = _parser(
         "overlay-gen lock",
@@ -159,6 +185,7 @@ def _lock(argv: Sequence[str]) -> int:
 
 def _check(argv: Sequence[str]) -> int:
     from . import lock
+    from .pipeline import plan
     from .resolve import go_env
 
     parser = _parser(

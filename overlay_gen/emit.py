@@ -30,8 +30,9 @@ from .advice import NewFile
 from .advise import FileResult
 from .cache import Cache, Key, Memo
 from .errors import GoEnvironmentError, RewriteError
+from .gocmd import go_binary
 from .places import Layout, ModuleCopy
-from .resolve import Package, go_binary
+from .resolve import Package
 from .verify import rejected
 
 RUNTIME_DIR = "runtime/otelrt"  # in the shadow directory

@@ -20,8 +20,9 @@ import attrs
 from . import requirements
 from .aspect import Aspect, load_aspects
 from .errors import GoEnvironmentError
+from .gocmd import go_binary
 from .parse import ParsedFile
-from .resolve import Package, go_binary, go_env
+from .resolve import Package, go_env
 
 TOOLS_FILE = "overlay-gen.tools.go"
 

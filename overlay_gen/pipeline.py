@@ -172,26 +172,43 @@ def _deps(resolution: Resolution, imported: Iterable[str]) -> dict[str, frozense
     return deps
 
 
+def request_of(options: Options) -> uptodate.Request:
+    return uptodate.request(
+        options.directory,
+        options.overlay,
+        options.shadow,
+        options.build_flags,
+        options.tests,
+        options.strict,
+        options.aspect_files,
+        options.builtin,
+    )
+
+
 def generate(options: Options, cache: Cache | None = None) -> Summary:
     """Plan, and put the overlay in use: overlay.json and the shadow directory.
     When nothing this run would read has changed since a run with the same
     options and Go environment, and its output is on disk as it wrote it,
     that output is this run's too: nothing is redone (see :mod:`.uptodate`)."""
     cache = cache or Cache.default()
-    env = go_env(options.directory.resolve())
-    fresh = uptodate.check(options, env, cache)
+    req = request_of(options)
+    fresh = uptodate.check(req, cache)
     if fresh is not None:
-        return fresh
+        return Summary(**fresh)
     from .emit import commit, discard
 
-    prepared = _prepare(options, env, cache)
+    prepared = _prepare(options, go_env(options.directory.resolve()), cache)
     result = _build(prepared)
     try:
         commit(result.staged, result.layout, result.overlay)
     finally:
         discard(result.staged)
     summary = summarize(result)
+    index, layout = prepared.index, prepared.layout
     for path in prepared.aspects.files:
-        prepared.index.digest(str(path))
-    uptodate.record(options, env, cache, summary, prepared.index, prepared.layout, prepared.overlay)
+        index.digest(str(path))
+    excluded = (layout.shadow, layout.staging, prepared.overlay)
+    uptodate.record(
+        req, cache, attrs.asdict(summary), index.files, index.directories, prepared.overlay, layout.shadow, excluded
+    )
     return summary

@@ -29,7 +29,8 @@ import attrs
 
 from .cache import Cache, Key
 from .errors import GoEnvironmentError
-from .resolve import Package, go_binary
+from .gocmd import go_binary
+from .resolve import Package
 
 RUNTIME_DOMAIN = "overlay-gen.invalid"
 

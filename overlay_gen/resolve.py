@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -24,6 +23,7 @@ import attrs
 from .cache import Cache, Key
 from .errors import GoEnvironmentError
 from .fileindex import FileIndex
+from .gocmd import BUILD_ENV, go_env_json, run_go
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -147,41 +147,9 @@ class BuildContext:
     tests: bool = False
 
 
-def go_binary() -> str:
-    go = shutil.which("go")
-    if go is None:
-        raise GoEnvironmentError("go: not found on PATH", hint="install Go 1.26 or newer, or put it on PATH")
-    return go
-
-
-def _run_go(args: Sequence[str], cwd: Path) -> str:
-    try:
-        proc = subprocess.run(
-            [go_binary(), *args],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    except OSError as exc:
-        raise GoEnvironmentError(f"go {args[0]}: {exc.strerror}") from exc
-    if proc.returncode != 0:
-        first = next((line for line in proc.stderr.splitlines() if line.strip()), "failed")
-        raise GoEnvironmentError(f"go {' '.join(args[:2])}: {first.strip()}")
-    return proc.stdout
-
-
-# go env variables that decide build constraints, besides GOOS, GOARCH and CGO_ENABLED.
-_BUILD_ENV = (
-    *("GOEXPERIMENT", "GOAMD64", "GOARM", "GOARM64", "GO386"),
-    *("GOMIPS", "GOMIPS64", "GOPPC64", "GORISCV64", "GOWASM"),
-)
-
-
 def go_env(root: Path) -> GoEnv:
     """Read ``go env`` in ``root`` and check that it is a module outside a workspace."""
-    names = ("GOROOT", "GOMODCACHE", "GOVERSION", "GOOS", "GOARCH", "GOMOD", "GOWORK", "GOFLAGS", "CGO_ENABLED")
-    data = json.loads(_run_go(["env", "-json", *names, *_BUILD_ENV], root))
+    data = json.loads(go_env_json(root))
     gomod = data.get("GOMOD", "")
     if not gomod or gomod == os.devnull:
         raise GoEnvironmentError(f"{root}: not inside a Go module", hint="run overlay-gen in a directory with a go.mod")
@@ -203,7 +171,7 @@ def go_env(root: Path) -> GoEnv:
         goflags=data.get("GOFLAGS", ""),
         cgo_enabled=data.get("CGO_ENABLED", ""),
         gofmt=str(gofmt) if gofmt.exists() else (shutil.which("gofmt") or "gofmt"),
-        build_env=tuple((name, str(data.get(name, ""))) for name in _BUILD_ENV),
+        build_env=tuple((name, str(data.get(name, ""))) for name in BUILD_ENV),
     )
 
 
@@ -273,7 +241,7 @@ def list_packages(ctx: BuildContext) -> list[Package]:
         args.append("-test")
     args += [*ctx.build_flags, *ctx.patterns]
     packages = []
-    for data in _decode_stream(_run_go(args, ctx.root)):
+    for data in _decode_stream(run_go(args, ctx.root)):
         problem = _package_error(data)
         if problem:
             raise GoEnvironmentError(f"go list: {data.get('ImportPath')}: {problem}")
@@ -292,7 +260,7 @@ def dependencies(ctx: BuildContext, patterns: Sequence[str]) -> tuple[Package, .
         return ()
     fields = ",".join(f for f in _LIST_FIELDS if f not in ("Deps", "DepsErrors", "TestGoFiles", "XTestGoFiles"))
     args = ["list", "-e", "-deps", f"-json={fields}", *ctx.build_flags, *patterns]
-    found = [package_from_json(d) for d in _decode_stream(_run_go(args, ctx.root)) if not d.get("Error")]
+    found = [package_from_json(d) for d in _decode_stream(run_go(args, ctx.root)) if not d.get("Error")]
     return tuple(sorted(found, key=lambda pkg: pkg.import_path))
 
 
@@ -380,7 +348,7 @@ def resolve(
 
     with ThreadPoolExecutor(2) as pool:  # the three go commands run at once
         extra_packages = pool.submit(dependencies, ctx, extra)
-        go_mod = pool.submit(_run_go, ["mod", "edit", "-json"], ctx.root)
+        go_mod = pool.submit(run_go, ["mod", "edit", "-json"], ctx.root)
         packages = tuple(packages_of(package_graph(list_packages(ctx))))
     local = _local_modules(packages, env, ctx.root)
     key = _tree_key(inputs, ctx.root, local, index, exclude)

@@ -3,10 +3,10 @@
 Like make with a dependency file: a generation records every input it read
 (each file whose digest went into a cache key, each directory whose names
 did, with their stat signatures) and every output it wrote (overlay.json's
-bytes, each shadow file's digest). The next run with the same options, Go
-environment and overlay-gen (the cache's salt) compares them first; when no
-input changed and the output is as written, it is done, without loading
-aspects, resolving or parsing anything.
+bytes, each shadow file's digest), under a key of the request (the options)
+and ``go env``. The next such run compares them first; when no input changed
+and the output is as written, it is done, without loading aspects, resolving
+or parsing anything.
 
 An input counts as unchanged when its signature is the recorded one and it had
 settled when the record was made (:func:`.fileindex.settled`), or else when its
@@ -14,6 +14,9 @@ digest (a directory's: of its names) is the recorded one. Inputs the record
 does not list cannot change the output: the module cache and GOROOT are
 immutable for a given go.sum and Go release, and a package that had no
 candidate file is listed by the directories go list read.
+
+This runs before every build, so it imports little: no attrs, no stage.
+Records are plain dicts.
 """
 
 from __future__ import annotations
@@ -21,87 +24,106 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-
-import attrs
+from typing import Any
 
 from .cache import Cache, Key
-from .fileindex import FileIndex, Signature, names_digest, settled, signature
-from .options import Options, Summary
-from .places import Layout
-from .resolve import GoEnv
+from .fileindex import Signature, names_digest, settled, signature
+from .gocmd import go_env_json
+
+Request = tuple[object, ...]
 
 
-@attrs.frozen
-class Record:
-    summary: Summary
-    recorded_ns: int  # when the inputs were last looked at (after the run)
-    files: tuple[tuple[str, Signature, str], ...]  # path, signature, sha256
-    directories: tuple[tuple[str, Signature, str], ...]  # path, signature, names_digest
-    overlay: bytes
-    shadow: tuple[tuple[str, str], ...]  # path relative to the shadow directory, sha256
-    excluded: tuple[str, ...]  # overlay-gen's own output in the module: not an input
-
-
-def _key(options: Options, env: GoEnv) -> Key:
-    directory = options.directory.resolve()
-    return Key("uptodate").add(repr(attrs.evolve(options, directory=directory)), *attrs.astuple(env))
-
-
-def check(options: Options, env: GoEnv, cache: Cache) -> Summary | None:
-    """The recorded summary when nothing changed since the recorded run; else None."""
-    record = cache.get(_key(options, env))
-    if not isinstance(record, Record):
-        return None
-    try:
-        unchanged = (
-            all(_same_file(path, sig, digest, record.recorded_ns) for path, sig, digest in record.files)
-            and all(_same_directory(path, sig, digest, record) for path, sig, digest in record.directories)
-            and Path(record.summary.overlay).read_bytes() == record.overlay
-            and _digests(_shadow(record)) == record.shadow
-        )
-    except OSError:
-        return None
-    return attrs.evolve(record.summary, parsed=0, reused=True) if unchanged else None
-
-
-def record(
-    options: Options, env: GoEnv, cache: Cache, summary: Summary, index: FileIndex, layout: Layout, overlay: Path
-) -> None:
-    """Remember what a run that has just written its output read and wrote."""
-    excluded = (str(layout.shadow), str(layout.staging), str(overlay))
-    cache.put(
-        _key(options, env),
-        Record(
-            summary=summary,
-            recorded_ns=time.time_ns(),
-            files=tuple((path, sig, digest) for path, (sig, digest) in sorted(index.files.items())),
-            directories=tuple((path, sig, digest) for path, (sig, digest) in sorted(index.directories.items())),
-            overlay=overlay.read_bytes(),
-            shadow=_digests(layout.shadow),
-            excluded=excluded,
-        ),
+def request(
+    directory: Path,
+    overlay: Path | None,
+    shadow: Path | None,
+    build_flags: Iterable[str],
+    tests: bool,
+    strict: bool,
+    aspect_files: Iterable[Path],
+    builtin: bool,
+) -> Request:
+    """What a generation is asked to do, the same whoever asks."""
+    resolved = directory.resolve()
+    return (
+        str(resolved),
+        str(overlay.resolve()) if overlay else None,
+        str(shadow.resolve()) if shadow else None,
+        tuple(build_flags),
+        tests,
+        strict,
+        tuple(str(p.resolve()) for p in aspect_files),
+        builtin,
     )
 
 
-def _shadow(record: Record) -> Path:
-    return Path(record.excluded[0])
+def _key(req: Request) -> Key:
+    return Key("uptodate").add(*req, go_env_json(Path(str(req[0]))))
+
+
+def check(req: Request, cache: Cache) -> dict[str, Any] | None:
+    """The recorded summary (a dict of :class:`.options.Summary`'s fields) when
+    nothing changed since the recorded run; else None."""
+    record = cache.get(_key(req))
+    if not isinstance(record, dict):
+        return None
+    excluded = record["excluded"]
+    try:
+        unchanged = (
+            all(_same_file(path, sig, digest, record["recorded_ns"]) for path, sig, digest in record["files"])
+            and all(
+                _same_directory(path, sig, digest, record["recorded_ns"], excluded)
+                for path, sig, digest in record["directories"]
+            )
+            and Path(record["overlay_path"]).read_bytes() == record["overlay"]
+            and _digests(Path(record["shadow_path"])) == record["shadow"]
+        )
+    except OSError:
+        return None
+    return {**record["summary"], "parsed": 0, "reused": True} if unchanged else None
+
+
+def record(
+    req: Request,
+    cache: Cache,
+    summary: Mapping[str, Any],
+    files: Mapping[str, tuple[Signature, str]],
+    directories: Mapping[str, tuple[Signature, str]],
+    overlay: Path,
+    shadow: Path,
+    excluded: Iterable[Path],
+) -> None:
+    """Remember what a run that has just written its output read and wrote.
+    ``excluded`` are overlay-gen's own outputs inside the directories read."""
+    cache.put(
+        _key(req),
+        {
+            "summary": dict(summary),
+            "recorded_ns": time.time_ns(),
+            "files": tuple((path, sig, digest) for path, (sig, digest) in sorted(files.items())),
+            "directories": tuple((path, sig, digest) for path, (sig, digest) in sorted(directories.items())),
+            "overlay_path": str(overlay),
+            "overlay": overlay.read_bytes(),
+            "shadow_path": str(shadow),
+            "shadow": _digests(shadow),
+            "excluded": frozenset(str(p) for p in excluded),
+        },
+    )
 
 
 def _same_file(path: str, sig: Signature, digest: str, recorded_ns: int) -> bool:
-    now = signature(path)
-    if now == sig and settled(sig, recorded_ns):
+    if signature(path) == sig and settled(sig, recorded_ns):
         return True
     with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest() == digest
 
 
-def _same_directory(path: str, sig: Signature, digest: str, record: Record) -> bool:
-    now = signature(path)
-    if now[1:] == sig[1:] and settled(sig, record.recorded_ns):
+def _same_directory(path: str, sig: Signature, digest: str, recorded_ns: int, excluded: frozenset[str]) -> bool:
+    if signature(path)[1:] == sig[1:] and settled(sig, recorded_ns):
         return True
-    names = (n for n in os.listdir(path) if os.path.join(path, n) not in record.excluded)
-    return names_digest(names) == digest
+    return names_digest(n for n in os.listdir(path) if os.path.join(path, n) not in excluded) == digest
 
 
 def _digests(directory: Path) -> tuple[tuple[str, str], ...]:

@@ -306,4 +306,11 @@ def test_an_up_to_date_run_loads_no_stage(hello: Path, go_env: dict[str, str]) -
     assert "nothing changed" in proc.stderr
     loaded = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
     assert "overlay_gen.uptodate" in loaded
-    assert not loaded & {"overlay_gen.aspect", "overlay_gen.select", "overlay_gen.parse", "tree_sitter", "networkx"}
+    assert not loaded & {
+        "attrs",
+        "overlay_gen.aspect",
+        "overlay_gen.select",
+        "overlay_gen.parse",
+        "tree_sitter",
+        "networkx",
+    }

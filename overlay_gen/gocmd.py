@@ -1,0 +1,59 @@
+"""Running the go command: its path, one command's output, ``go env``.
+
+Kept apart from :mod:`.resolve` (and free of attrs) because the up-to-date
+check, which runs before every build, needs ``go env`` and nothing else.
+"""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+from .errors import GoEnvironmentError
+
+
+def go_binary() -> str:
+    go = shutil.which("go")
+    if go is None:
+        raise GoEnvironmentError("go: not found on PATH", hint="install Go 1.26 or newer, or put it on PATH")
+    return go
+
+
+def run_go(args: Sequence[str], cwd: Path) -> str:
+    """The standard output of ``go ARGS`` in ``cwd``; its first error line when it fails."""
+    try:
+        proc = subprocess.run([go_binary(), *args], cwd=cwd, capture_output=True, text=True, check=False)
+    except OSError as exc:
+        raise GoEnvironmentError(f"go {args[0]}: {exc.strerror}") from exc
+    if proc.returncode != 0:
+        first = next((line for line in proc.stderr.splitlines() if line.strip()), "failed")
+        raise GoEnvironmentError(f"go {' '.join(args[:2])}: {first.strip()}")
+    return proc.stdout
+
+
+# go env variables that decide build constraints, besides GOOS, GOARCH and CGO_ENABLED.
+BUILD_ENV = (
+    *("GOEXPERIMENT", "GOAMD64", "GOARM", "GOARM64", "GO386"),
+    *("GOMIPS", "GOMIPS64", "GOPPC64", "GORISCV64", "GOWASM"),
+)
+ENV_NAMES = (
+    "GOROOT",
+    "GOMODCACHE",
+    "GOVERSION",
+    "GOOS",
+    "GOARCH",
+    "GOMOD",
+    "GOWORK",
+    "GOFLAGS",
+    "CGO_ENABLED",
+    *BUILD_ENV,
+)
+
+
+@functools.cache
+def go_env_json(root: Path) -> str:
+    """``go env -json`` of the variables overlay-gen reads, in ``root`` (once per run)."""
+    return run_go(["env", "-json", *ENV_NAMES], root)
