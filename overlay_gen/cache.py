@@ -101,8 +101,6 @@ class Cache:
 
     def __init__(self, directory: Path | None) -> None:
         self.directory = directory
-        self.hits = 0
-        self.misses = 0
 
     @classmethod
     def default(cls) -> Cache:
@@ -125,13 +123,10 @@ class Cache:
             if time.time() - used > _TOUCH_AFTER:
                 os.utime(path)
         except FileNotFoundError:
-            self.misses += 1
             return None
         except Exception:  # unreadable: as if missing, and gone
-            self.misses += 1
             _unlink(path)
             return None
-        self.hits += 1
         return value
 
     def put(self, key: Key, value: object) -> None:

@@ -7,10 +7,12 @@ check, which runs before every build, needs ``go env`` and nothing else.
 from __future__ import annotations
 
 import functools
+import json
 import shutil
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from .errors import GoEnvironmentError
 
@@ -57,3 +59,12 @@ ENV_NAMES = (
 def go_env_json(root: Path) -> str:
     """``go env -json`` of the variables overlay-gen reads, in ``root`` (once per run)."""
     return run_go(["env", "-json", *ENV_NAMES], root)
+
+
+def read_go_mod(path: Path) -> dict[str, Any]:
+    """go.mod as ``go mod edit -json`` reads it (the toolchain's parser)."""
+    proc = subprocess.run([go_binary(), "mod", "edit", "-json", str(path)], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise GoEnvironmentError(f"{path}: {proc.stderr.strip()}")
+    data: dict[str, Any] = json.loads(proc.stdout)
+    return data

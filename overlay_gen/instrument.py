@@ -5,7 +5,7 @@ its files, which are worked on in order, each passing on the package-wide
 aspects still pending and the package-wide advice already applied. The file is
 the unit of caching: a file's result is kept under a key of everything it
 depends on (:func:`file_key`): its digest, the package state before it, and
-the package's context (:func:`package_key`: the package as go list reports
+the package's context (:func:`context_key`: the package as go list reports
 it, the names of what it imports, which of the packages advice may import
 depend on it (the import-cycle guard), the aspect set, the places its files
 are shown and written to) and overlay-gen itself (the cache's salt). So after
@@ -57,10 +57,9 @@ class Outcome:
     results: tuple[FileResult, ...]
     candidates: int  # files that may match
     parsed: int  # files parsed in this run
-    workers: int  # processes that parsed (1: this one)
 
 
-def package_key(candidates: PackageCandidates, ctx: Context) -> Key:
+def context_key(candidates: PackageCandidates, ctx: Context) -> Key:
     """What every file result of a package depends on, besides the file itself."""
     pkg = candidates.package
     layout = ctx.layout
@@ -87,7 +86,7 @@ def instrument_package(
     parsed: each file's result comes from the cache when the file and the
     package state before it are the same as in an earlier run. With
     ``replay_only``, None unless every file's result is in the cache."""
-    context = package_key(candidates, ctx).hexdigest()
+    context = context_key(candidates, ctx).hexdigest()
     pending = pending_aspects(candidates)
     done: set[tuple[int, int]] = set()
     results: list[FileResult] = []
@@ -126,7 +125,7 @@ def instrument(candidates: Sequence[PackageCandidates], ctx: Context, cache: Cac
         parsed += value[1]
         found[i] = value
     ordered = tuple(r for value in found if value is not None for r in value[0])
-    return Outcome(ordered, sum(len(c.files) for c in candidates), parsed, workers)
+    return Outcome(ordered, sum(len(c.files) for c in candidates), parsed)
 
 
 def _workers(candidates: Sequence[PackageCandidates], todo: Sequence[int]) -> int:

@@ -20,7 +20,7 @@ import attrs
 from . import requirements
 from .aspect import Aspect, load_aspects
 from .errors import GoEnvironmentError
-from .gocmd import go_binary
+from .gocmd import go_binary, read_go_mod
 from .parse import ParsedFile
 from .resolve import Package, go_env
 
@@ -44,7 +44,7 @@ def pin(directory: Path, extra_aspects: tuple[Path, ...] = (), builtin: bool = T
     env = go_env(directory.resolve())
     root = env.module_root
     aspects = list(load_aspects(root, extra_aspects, builtin=builtin).aspects)
-    go_mod = requirements.read_go_mod(root / "go.mod")
+    go_mod = read_go_mod(root / "go.mod")
     main_module = go_mod["Module"]["Path"]
     need = requirements.needs(aspect_imports(aspects), main_module)
     runtime = requirements.runtime_module()

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from .instrument import Outcome
     from .report import Event
     from .resolve import Resolution
-    from .select import Selection
+    from .select import PackageCandidates
 
 
 @attrs.frozen
@@ -75,7 +75,7 @@ def summarize(result: Result) -> Summary:
 
 @attrs.frozen
 class _Prepared:
-    """The stages that decide what a run would do: the key of its output."""
+    """The stages up to select: what the run will parse, match and advise."""
 
     options: Options
     env: GoEnv
@@ -83,7 +83,7 @@ class _Prepared:
     overlay: Path
     aspects: AspectSet
     resolution: Resolution
-    selection: Selection
+    candidates: tuple[PackageCandidates, ...]
     imported: frozenset[str]  # what advice may import
     index: FileIndex
     cache: Cache
@@ -113,9 +113,9 @@ def _prepare(options: Options, env: GoEnv, cache: Cache) -> _Prepared:
         exclude=(layout.shadow, layout.staging, overlay),
     )
     answers = Memo(cache, "select", str(root))
-    selection = select(resolution, aspects.aspects, index, answers, aspects.digest)
+    candidates = select(resolution, aspects.aspects, index, answers, aspects.digest)
     answers.save()
-    return _Prepared(options, env, layout, overlay, aspects, resolution, selection, imported, index, cache)
+    return _Prepared(options, env, layout, overlay, aspects, resolution, candidates, imported, index, cache)
 
 
 def _build(prepared: _Prepared) -> Result:
@@ -127,7 +127,7 @@ def _build(prepared: _Prepared) -> Result:
     resolution, layout, cache = prepared.resolution, prepared.layout, prepared.cache
     names = {pkg.path: pkg.name for pkg in resolution.packages}
     ctx = Context(prepared.aspects, layout, names, _deps(resolution, prepared.imported), prepared.index)
-    outcome = instrument(prepared.selection.packages, ctx, cache)
+    outcome = instrument(prepared.candidates, ctx, cache)
     files = list(outcome.results)
 
     go_mod = resolution.go_mod

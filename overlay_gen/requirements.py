@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import functools
 import importlib.resources
-import json
 import re
-import subprocess
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -29,7 +27,7 @@ import attrs
 
 from .cache import Cache, Key
 from .errors import GoEnvironmentError
-from .gocmd import go_binary
+from .gocmd import read_go_mod
 from .resolve import Package
 
 RUNTIME_DOMAIN = "overlay-gen.invalid"
@@ -75,15 +73,6 @@ def _read_runtime_module() -> RuntimeModule:
         imports.update(p for p in pf.import_paths if not is_standard(p) and not is_runtime(p))
     requires = {r["Path"]: r["Version"] for r in mod.get("Require") or [] if not r.get("Indirect")}
     return RuntimeModule(mod["Module"]["Path"], directory, files, requires, tuple(sorted(imports)))
-
-
-def read_go_mod(path: Path) -> dict[str, Any]:
-    """go.mod as ``go mod edit -json`` reads it (the toolchain's parser)."""
-    proc = subprocess.run([go_binary(), "mod", "edit", "-json", str(path)], capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise GoEnvironmentError(f"{path}: {proc.stderr.strip()}")
-    data: dict[str, Any] = json.loads(proc.stdout)
-    return data
 
 
 def is_standard(path: str) -> bool:

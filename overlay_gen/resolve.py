@@ -23,7 +23,7 @@ import attrs
 from .cache import Cache, Key
 from .errors import GoEnvironmentError
 from .fileindex import FileIndex
-from .gocmd import BUILD_ENV, go_env_json, run_go
+from .gocmd import BUILD_ENV, go_env_json, read_go_mod, run_go
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -306,9 +306,7 @@ class Resolution:
     # What the extra patterns (the runtime's imports) need: packages the build
     # links too, though the program does not import them.
     extra: tuple[Package, ...] = ()
-    local_modules: tuple[str, ...] = ()  # directories of modules replaced by a local path
     package_keys: Mapping[str, str] = attrs.field(factory=dict)  # import path -> package_key()
-    key: str = ""  # the digest of everything go list read (see resolve)
 
     def by_path(self) -> dict[str, Package]:
         return {pkg.import_path: pkg for pkg in self.packages}
@@ -348,17 +346,15 @@ def resolve(
 
     with ThreadPoolExecutor(2) as pool:  # the three go commands run at once
         extra_packages = pool.submit(dependencies, ctx, extra)
-        go_mod = pool.submit(run_go, ["mod", "edit", "-json"], ctx.root)
+        go_mod = pool.submit(read_go_mod, ctx.root / "go.mod")
         packages = tuple(packages_of(package_graph(list_packages(ctx))))
     local = _local_modules(packages, env, ctx.root)
     key = _tree_key(inputs, ctx.root, local, index, exclude)
     resolution = Resolution(
         packages=packages,
-        go_mod=json.loads(go_mod.result()),
+        go_mod=go_mod.result(),
         extra=extra_packages.result(),
-        local_modules=local,
         package_keys={pkg.import_path: package_key(pkg) for pkg in packages},
-        key=key.hexdigest(),
     )
     cache.put(inputs, local)
     cache.put(key, resolution)

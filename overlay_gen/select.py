@@ -19,7 +19,7 @@ import attrs
 from .aspect import Aspect
 from .cache import Cache, Key, Store
 from .fileindex import FileIndex
-from .resolve import Package, Resolution, package_key
+from .resolve import Package, Resolution
 
 
 @attrs.frozen
@@ -38,36 +38,28 @@ class PackageCandidates:
     files: tuple[Candidate, ...]
 
 
-@attrs.frozen
-class Selection:
-    packages: tuple[PackageCandidates, ...]  # in import-path order
-    digest: str  # of every input of the selection: the aspect set, the packages, their files' digests
-
-
 def select(
     resolution: Resolution,
     aspects: Sequence[Aspect],
     index: FileIndex,
     cache: Store | None = None,
     aspect_digest: str = "",
-) -> Selection:
+) -> tuple[PackageCandidates, ...]:
     """The candidate files of each package. The answer for a package is cached
     under its files' digests, the package record and the aspect set, so an
     unchanged package is not read again."""
     cache = cache or Cache(None)
     claimed: set[str] = set()
     selected = []
-    everything = Key("selection")
     for pkg in resolution.packages:
         owned = [p for p in sorted(pkg.go_files) if p not in claimed]
         claimed.update(owned)
         wanted = [i for i, a in enumerate(aspects) if a.join_point.may_match_package(pkg)]
         if not wanted or not owned:
             continue
-        pkg_key = resolution.package_keys.get(pkg.import_path) or package_key(pkg)
+        pkg_key = resolution.package_keys[pkg.import_path]
         digests = [index.digest(path) for path in owned]
         key = Key("select").add(aspect_digest, pkg_key, *owned, *digests)
-        everything.add(key.hexdigest())
         found = cache.get(key)
         if not isinstance(found, list):
             found = []
@@ -86,4 +78,4 @@ def select(
         )
         if files:
             selected.append(PackageCandidates(pkg, pkg_key, files))
-    return Selection(tuple(selected), everything.hexdigest())
+    return tuple(selected)
