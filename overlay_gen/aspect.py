@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
-import importlib.resources
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
@@ -106,9 +105,9 @@ def _check_target(advice: Advice, join_point: JoinPoint, loc: Loc) -> None:
 
 def builtin_files() -> list[tuple[Path, str]]:
     """The built-in aspect files shipped in the package, by file name."""
-    folder = importlib.resources.files("overlay_gen") / "aspects"
+    folder = Path(__file__).parent / "aspects"  # an installed package is a directory
     files = sorted((p for p in folder.iterdir() if p.name.endswith(".toml")), key=lambda p: p.name)
-    return [(Path(str(p)), f"<builtin>/{p.name}") for p in files]
+    return [(p, f"<builtin>/{p.name}") for p in files]
 
 
 @attrs.frozen

@@ -21,7 +21,6 @@ import hashlib
 import os
 import pickle
 import sys
-import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -140,8 +139,9 @@ class Cache:
         try:
             if not path.parent.is_dir():
                 path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-            with os.fdopen(fd, "wb") as f:
+            # A name of our own rather than tempfile's: the no-op path imports this module.
+            tmp = path.parent / f".tmp-{os.getpid()}-{os.urandom(6).hex()}"
+            with open(tmp, "xb") as f:
                 pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, path)
         except OSError:

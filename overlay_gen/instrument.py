@@ -18,11 +18,9 @@ results come back in package order, so the output does not depend on it.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 
 import attrs
 
@@ -155,6 +153,9 @@ def _in_parallel(
 ) -> dict[int, tuple[list[FileResult], int] | None]:
     # Largest packages first, so that no worker is left with a big one at the end.
     order = sorted(todo, key=lambda i: -sum(os.path.getsize(c.path) for c in candidates[i].files))
+    import multiprocessing  # only here: they take a tenth of a serial run's imports
+    from concurrent.futures import ProcessPoolExecutor
+
     fork = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(
         workers, mp_context=fork, initializer=_start_worker, initargs=(candidates, ctx, cache)

@@ -17,7 +17,6 @@ Injected code imports two kinds of packages besides the standard library:
 from __future__ import annotations
 
 import functools
-import importlib.resources
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -61,7 +60,7 @@ def runtime_module() -> RuntimeModule:
 def _read_runtime_module() -> RuntimeModule:
     from .parse import ParsedFile  # tree-sitter: only when the cache has no answer
 
-    directory = Path(str(importlib.resources.files("overlay_gen") / "runtime" / "otelrt"))
+    directory = Path(__file__).parent / "runtime" / "otelrt"
     mod = read_go_mod(directory / "go.mod")
     files = tuple(
         sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*.go") if not p.name.endswith("_test.go"))

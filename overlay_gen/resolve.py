@@ -344,10 +344,13 @@ def resolve(
             return found
     from concurrent.futures import ThreadPoolExecutor  # only on a miss: it loads logging
 
-    with ThreadPoolExecutor(2) as pool:  # the three go commands run at once
+    with ThreadPoolExecutor(3) as pool:  # the three go commands run at once
         extra_packages = pool.submit(dependencies, ctx, extra)
         go_mod = pool.submit(read_go_mod, ctx.root / "go.mod")
-        packages = tuple(packages_of(package_graph(list_packages(ctx))))
+        listed = pool.submit(list_packages, ctx)
+        import networkx  # noqa: F401  (its import, a sixth of a second, overlaps go list)
+
+        packages = tuple(packages_of(package_graph(listed.result())))
     local = _local_modules(packages, env, ctx.root)
     key = _tree_key(inputs, ctx.root, local, index, exclude)
     resolution = Resolution(
