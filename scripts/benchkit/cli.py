@@ -46,6 +46,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--check", action="store_true", help=f"exit {EXIT_MISSED} when a target measured is missed or unknown"
     )
+    parser.add_argument(
+        "--from",
+        dest="from_file",
+        type=Path,
+        metavar="FILE",
+        help="measure nothing: print the table of a run saved with --json-out, its targets checked anew",
+    )
     only = parser.add_mutually_exclusive_group()
     only.add_argument(
         "--runtime-only", action="store_true", help=f"only the runtime row ({RUNTIME_FIXTURE}) and the scheduler row"
@@ -68,6 +75,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="runtime row: seconds of load before each measured run, not counted (default: 1)",
     )
     args = parser.parse_args(argv)
+    measuring = ("fixture", "runtime_only", "scaling_only", "builds_only", "no_runtime", "no_scaling")
+    if args.from_file and any(getattr(args, name) for name in measuring):
+        parser.error("--from measures nothing: it takes only --json, --json-out and --check")
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
     if args.duration <= 0 or args.warmup < 0 or args.connections < 1:
@@ -140,16 +150,39 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
             rows = Runtime(scratch, root, env, cache)
             result["runtime"] = rows.runtime(args)
             result["scheduler"] = rows.scheduler(args.repeat)
-        result["targets"] = report.targets(result)
-        result["targets_missed"] = [t["id"] for t in result["targets"] if t["status"] == report.MISSED]
-        result["targets_unknown"] = [t["id"] for t in result["targets"] if t["status"] == report.UNKNOWN]
-        return result
+        return checked(result)
+
+
+def checked(result: dict[str, Any]) -> dict[str, Any]:
+    """``result`` with its targets checked."""
+    result["targets"] = report.targets(result)
+    result["targets_missed"] = [t["id"] for t in result["targets"] if t["status"] == report.MISSED]
+    result["targets_unknown"] = [t["id"] for t in result["targets"] if t["status"] == report.UNKNOWN]
+    return result
+
+
+def _saved(path: Path) -> dict[str, Any] | None:
+    """A run saved with --json-out, or None (and one line on stderr)."""
+    try:
+        result = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        print(f"bench: --from {path}: {exc}", file=sys.stderr)
+        return None
+    if not isinstance(result, dict) or "repeat" not in result:
+        print(f"bench: --from {path}: not a run saved by scripts/bench --json-out", file=sys.stderr)
+        return None
+    return result
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     # A SIGTERM unwinds like Ctrl-C, so the temp directories are removed.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    if args.from_file:
+        saved = _saved(args.from_file)
+        if saved is None:
+            return 1
+        return _output(checked(saved), args)
     try:
         result = bench(args)
     except CommandFailed as exc:
@@ -157,6 +190,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    return _output(result, args)
+
+
+def _output(result: dict[str, Any], args: argparse.Namespace) -> int:
     document = json.dumps(result, indent=2) + "\n"
     if args.json_out:
         args.json_out.write_text(document)
