@@ -24,7 +24,6 @@ import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Protocol
 
 from . import __version__
 
@@ -217,9 +216,15 @@ class Memo:
             self._cache.put(self._key, self._used)
 
 
-class Store(Protocol):
-    def get(self, key: Key) -> object | None: ...
-    def put(self, key: Key, value: object) -> None: ...
+TYPE_CHECKING = False  # typing takes 5 ms to import, before every build: only the type checker reads it
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    class Store(Protocol):
+        """What :class:`Cache` and :class:`Memo` both offer."""
+
+        def get(self, key: Key) -> object | None: ...
+        def put(self, key: Key, value: object) -> None: ...
 
 
 def _unlink(path: Path) -> None:

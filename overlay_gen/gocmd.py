@@ -8,26 +8,36 @@ from __future__ import annotations
 
 import functools
 import json
-import shutil
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from .errors import GoEnvironmentError
 
+TYPE_CHECKING = False  # typing takes 5 ms to import, before every build: only the type checker reads it
+if TYPE_CHECKING:
+    from typing import Any
+
+
+def _not_found() -> GoEnvironmentError:
+    return GoEnvironmentError("go: not found on PATH", hint="install Go 1.26 or newer, or put it on PATH")
+
 
 def go_binary() -> str:
+    import shutil  # here: the up-to-date check, before every build, runs go without it
+
     go = shutil.which("go")
     if go is None:
-        raise GoEnvironmentError("go: not found on PATH", hint="install Go 1.26 or newer, or put it on PATH")
+        raise _not_found()
     return go
 
 
 def run_go(args: Sequence[str], cwd: Path) -> str:
     """The standard output of ``go ARGS`` in ``cwd``; its first error line when it fails."""
     try:
-        proc = subprocess.run([go_binary(), *args], cwd=cwd, capture_output=True, text=True, check=False)
+        proc = subprocess.run(["go", *args], cwd=cwd, capture_output=True, text=True, check=False)  # go on PATH
+    except FileNotFoundError:
+        raise _not_found() from None
     except OSError as exc:
         raise GoEnvironmentError(f"go {args[0]}: {exc.strerror}") from exc
     if proc.returncode != 0:

@@ -13,13 +13,17 @@ content per path.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import attrs
 
 from .aspect import Aspect
-from .cache import Cache, Key, Store
+from .cache import Cache, Key
 from .fileindex import FileIndex
 from .resolve import Package, Resolution
+
+if TYPE_CHECKING:
+    from .cache import Store
 
 
 @attrs.frozen

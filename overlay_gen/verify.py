@@ -12,9 +12,13 @@ import hashlib
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .cache import Cache, Key, Store
+from .cache import Cache, Key
 from .errors import GoEnvironmentError
+
+if TYPE_CHECKING:
+    from .cache import Store
 
 
 def rejected(gofmt: str, files: Sequence[Path], cache: Store | None = None, go_version: str = "") -> dict[Path, str]:

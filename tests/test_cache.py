@@ -293,6 +293,18 @@ def test_cache_entries_are_pickles_of_plain_records(hello: Path, tmp_path: Path)
     assert json.loads((hello / "overlay.json").read_text())["Replace"]
 
 
+def test_a_changed_go_env_is_not_up_to_date(hello: Path, go_env: dict[str, str]) -> None:
+    (hello / "calc" / "calc_tagged.go").write_text("//go:build special\n\npackage calc\n\nfunc explode() {}\n")
+    assert overlay_gen(hello, ".", env=go_env).returncode == 0
+    before = _output(hello)
+    tagged = {**go_env, "GOFLAGS": f"{go_env.get('GOFLAGS', '')} -tags=special".strip()}
+    proc = overlay_gen(hello, ".", env=tagged)  # the same command; go env says GOFLAGS changed
+    assert proc.returncode == 0, proc.stderr
+    assert "nothing changed" not in proc.stderr
+    assert _output(hello) != before
+    assert "nothing changed" in overlay_gen(hello, ".", env=tagged).stderr
+
+
 def test_an_up_to_date_run_loads_no_stage(hello: Path, go_env: dict[str, str]) -> None:
     assert overlay_gen(hello, ".", env=go_env).returncode == 0
     proc = subprocess.run(
@@ -313,4 +325,9 @@ def test_an_up_to_date_run_loads_no_stage(hello: Path, go_env: dict[str, str]) -
         "overlay_gen.parse",
         "tree_sitter",
         "networkx",
+        # Standard modules it does without, a few milliseconds each.
+        "typing",
+        "tempfile",
+        "multiprocessing",
+        "concurrent.futures",
     }
