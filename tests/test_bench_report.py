@@ -107,3 +107,16 @@ def test_a_file_that_is_no_saved_run_is_one_line_and_exit_1(tmp_path: Path) -> N
     proc = subprocess.run([sys.executable, str(REPO / "scripts" / "bench"), "--from", str(bad)], capture_output=True)
     assert proc.returncode == 1
     assert proc.stderr.decode().splitlines() == [f"bench: --from {bad}: not a run saved by scripts/bench --json-out"]
+
+
+def test_each_edit_of_a_phase_changes_one_line(tmp_path: Path) -> None:
+    from benchkit import fixtures
+
+    main = tmp_path / "main.go"
+    main.write_text("package main\n\nfunc main() {}")
+    fixtures.apply_edit(main, 3)
+    first = main.read_text().splitlines()
+    fixtures.apply_edit(main, 4)
+    second = main.read_text().splitlines()
+    assert first[:-1] == second[:-1] == ["package main", "", "func main() {}"]
+    assert first[-1] == fixtures.edit_line(3).strip() and second[-1] == fixtures.edit_line(4).strip()

@@ -25,6 +25,11 @@ PHASE_TITLES = {
     "edit": "warm, one line changed: after appending one declaration to an application file",
 }
 VARIANTS = ("overlay", "manual", "plain")
+# Samples of each phase per run of a variant. The warm phases take a tenth of
+# a second to a few seconds, where one sample is mostly noise; they can be
+# taken again in place: a no-op leaves everything as it was, and each edit
+# gives the appended declaration a new string.
+RUNS = {"cold": 1, "noop": 5, "edit": 3}
 
 # overlay-gen's summary line says how many candidate files it parsed in this
 # run: "parsed 1 files of 12 candidates", or "nothing changed of 12 candidates".
@@ -184,10 +189,11 @@ class Builds:
         out = self.scratch(f"bin-{variant}")
         cold_digest, entries = "", 0
         try:
-            for phase in PHASES:
+            for phase, run_index in ((p, k) for p in PHASES for k in range(RUNS[p])):
                 if phase == "edit":
-                    fixtures.apply_edit(copy / program.edit_file, serial)
-                log(f"{spec.name}: {variant}, {phase} ({PHASE_TITLES[phase].split(':')[0]})")
+                    fixtures.apply_edit(copy / program.edit_file, serial * RUNS["edit"] + run_index)
+                title = PHASE_TITLES[phase].split(":")[0]
+                log(f"{spec.name}: {variant}, {phase} ({title}, {run_index + 1}/{RUNS[phase]})")
                 generation = self.generate(cwd, env) if variant == "overlay" else None
                 built = self.build(cwd, env, out, program.mains, overlay=variant == "overlay")
                 samples.steps[phase][variant].append(Step(built, generation))

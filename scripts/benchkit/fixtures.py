@@ -104,7 +104,14 @@ def edit_line(serial: int) -> str:
 
 
 def apply_edit(file: Path, serial: int) -> None:
+    """Append the edit's declaration or, when an earlier edit of this run
+    appended it, give it a new string: one line changed either way."""
     text = file.read_text()
     if not text.endswith("\n"):
         text += "\n"
-    file.write_text(text + edit_line(serial))
+    lines = text.splitlines(keepends=True)
+    if lines[-1].startswith(f"var {EDIT_NAME} = "):
+        lines[-1] = edit_line(serial)
+    else:
+        lines.append(edit_line(serial))
+    file.write_text("".join(lines))
