@@ -110,9 +110,9 @@ def _generate(argv: Sequence[str]) -> int:
     if summary is None:
         import attrs
 
-        from .pipeline import generate
+        from .pipeline import regenerate
 
-        summary = attrs.asdict(generate(_options(args, flags), cache))
+        summary = attrs.asdict(regenerate(_options(args, flags), cache))
     _report(summary, args.quiet)
     return 0
 

@@ -191,10 +191,13 @@ def generate(options: Options, cache: Cache | None = None) -> Summary:
     options and Go environment, and its output is on disk as it wrote it,
     that output is this run's too: nothing is redone (see :mod:`.uptodate`)."""
     cache = cache or Cache.default()
-    req = request_of(options)
-    fresh = uptodate.check(req, cache)
-    if fresh is not None:
-        return Summary(**fresh)
+    fresh = uptodate.check(request_of(options), cache)
+    return Summary(**fresh) if fresh is not None else regenerate(options, cache)
+
+
+def regenerate(options: Options, cache: Cache) -> Summary:
+    """:func:`generate` for a caller that has found the output out of date
+    (the command line checks before it loads this module)."""
     from .emit import commit, discard
 
     prepared = _prepare(options, go_env(options.directory.resolve()), cache)
@@ -209,6 +212,13 @@ def generate(options: Options, cache: Cache | None = None) -> Summary:
         index.digest(str(path))
     excluded = (layout.shadow, layout.staging, prepared.overlay)
     uptodate.record(
-        req, cache, attrs.asdict(summary), index.files, index.directories, prepared.overlay, layout.shadow, excluded
+        request_of(options),
+        cache,
+        attrs.asdict(summary),
+        index.files,
+        index.directories,
+        prepared.overlay,
+        layout.shadow,
+        excluded,
     )
     return summary
