@@ -1,11 +1,11 @@
-"""Stage 6: turn matches into edits, and apply them.
+"""Stage 5c, advise: turn a file's matches into edits.
 
 For each match, each advice of its aspect renders its template for that site
 and returns edits; advice that acts on whole packages runs once per package.
 A site whose advice cannot apply (a placeholder without a value, an edit that
-would touch code tree-sitter could not parse) is skipped as a whole and
-reported. The edits of a file, and the imports they need, are applied
-together by :func:`overlay_gen.edits.apply`.
+would touch code tree-sitter could not parse, an import that would make a
+cycle) is skipped as a whole and reported. The result is the file's edits and
+the imports they need, which stage 6 applies (:func:`overlay_gen.edits.apply`).
 """
 
 from __future__ import annotations
@@ -19,25 +19,41 @@ from . import edits as edits_mod
 from .advice import ImportAllocator, NewFile, Site, Skip
 from .aspect import Aspect
 from .captures import Capture, Missing, where
-from .edits import Edit
+from .edits import Edit, Import
 from .match import UNPARSABLE, FileMatches
+from .model import Package
 from .parse import ParsedFile
 from .report import Event
-from .resolve import Package
 
 ORDER_STEP = 1000  # priorities: aspect index * ORDER_STEP + advice index
 
 
 @attrs.frozen
 class FileResult:
+    """What advice does to one file: its edits, the imports they add, the
+    files it adds to the package, and what happened at each join point."""
+
     path: str
     display: str
     package: Package
     original: bytes
-    rewritten: bytes | None  # None: unchanged
+    edits: tuple[Edit, ...]
+    imports: tuple[Import, ...]  # imports the edits need, added after the package clause
+    import_at: int | None  # the end of the package clause
     new_files: tuple[NewFile, ...]
     events: tuple[Event, ...]
     added_imports: tuple[str, ...]  # import paths the advice added (new files' included)
+
+    @property
+    def changed(self) -> bool:
+        """Does the file itself change (not only get new files beside it)?"""
+        return bool(self.edits or self.imports)
+
+    def rewritten(self) -> bytes:
+        """The file with its edits applied (stage 6)."""
+        return edits_mod.apply(
+            self.original, self.edits, display=self.display, imports=self.imports, import_at=self.import_at
+        )
 
 
 def advise(
@@ -70,7 +86,6 @@ def advise(
                 trial.edits += advice.edits(site)
                 if advice.ACCEPTS is None:
                     trial.package_wide.append(key)
-            trial.edits += capture.extra_edits
             if any(pf.overlaps_error(e.start, e.end) for e in trial.edits):
                 raise Skip(UNPARSABLE)
             cycle = next(
@@ -90,18 +105,20 @@ def advise(
         events.append(Event(aspect.id, pf.display, line, where(pf, match.node)))
 
     all_edits += _orphaned_imports(pf, all_edits)
-    rewritten = None
-    if all_edits or allocator.added:
-        clause = pf.package_clause
-        rewritten = edits_mod.apply(
-            pf.source,
-            all_edits,
-            display=pf.display,
-            imports=allocator.added,
-            import_at=clause.end_byte if clause is not None else None,
-        )
+    clause = pf.package_clause
     added = tuple(sorted(_import_paths(allocator, new_files)))
-    return FileResult(pf.path, pf.display, pf.package, pf.source, rewritten, tuple(new_files), tuple(events), added)
+    return FileResult(
+        pf.path,
+        pf.display,
+        pf.package,
+        pf.source,
+        tuple(sorted(set(all_edits), key=lambda e: e.sort_key)),
+        tuple(allocator.added),
+        clause.end_byte if clause is not None else None,
+        tuple(new_files),
+        tuple(events),
+        added,
+    )
 
 
 def _import_paths(allocator: ImportAllocator, new_files: Sequence[NewFile]) -> set[str]:

@@ -1,4 +1,4 @@
-"""Stage 2: load aspects, from the built-in files and the user's overlay-gen.toml.
+"""Stage 1, configure: overlay-gen.toml, the aspect files, the integrations on offer.
 
 An aspect file is TOML::
 
@@ -16,8 +16,12 @@ off::
     aspects = ["instrumentation/extra.toml"]    # relative to the module root
     disable = ["overlay-gen.build-info"]        # aspect ids, shell patterns allowed
 
-Aspects apply in load order: built-in files by file name, then the user's files
-as listed, and within a file in order of appearance (docs/adr/0003).
+The built-in aspects come in integrations (:mod:`.integration`), whose files
+have an ``[integration]`` table too; :func:`configure` reads their metadata and
+the user's files, and once the graph says which integrations apply (stage 3),
+:func:`aspect_set` loads their aspects. Aspects apply in load order: the
+integrations' by name, then the user's files as listed, and within a file in
+order of appearance (docs/adr/0003).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import attrs
 
 from .advice import Advice, parse_advice
 from .errors import ConfigError
+from .integration import Integration, catalog
 from .join import JoinPoint, parse_join_point
 from .tomlkeys import Loc, suggest
 
@@ -63,11 +68,12 @@ def _read_toml(path: Path, display: str) -> dict[str, Any]:
         raise ConfigError(display, f"not valid TOML: {exc}") from None
 
 
-def load_file(path: Path, display: str) -> list[Aspect]:
+def load_file(path: Path, display: str, integration: bool = False) -> list[Aspect]:
     """The aspects of one file, each checked: keys, types, templates, and
-    that every advice can act on what its join point selects."""
+    that every advice can act on what its join point selects. An
+    ``integration`` file also has its metadata table (:mod:`.integration`)."""
     loc = Loc(display)
-    document = loc.table(_read_toml(path, display), ["aspect"])
+    document = loc.table(_read_toml(path, display), ["integration", "aspect"] if integration else ["aspect"])
     aspects = []
     for index, value in enumerate((loc / "aspect").array(document.get("aspect", []))):
         here = loc / "aspect" / index
@@ -103,17 +109,13 @@ def _check_target(advice: Advice, join_point: JoinPoint, loc: Loc) -> None:
         raise loc.error(f"acts on {wanted}, but the join point also selects {extra}")
 
 
-def builtin_files() -> list[tuple[Path, str]]:
-    """The built-in aspect files shipped in the package, by file name."""
-    folder = Path(__file__).parent / "aspects"  # an installed package is a directory
-    files = sorted((p for p in folder.iterdir() if p.name.endswith(".toml")), key=lambda p: p.name)
-    return [(p, f"<builtin>/{p.name}") for p in files]
-
-
 @attrs.frozen
 class Config:
     aspect_files: tuple[str, ...] = ()
     disable: tuple[str, ...] = ()
+
+    def disabled(self, aspect_id: str) -> bool:
+        return any(fnmatch.fnmatchcase(aspect_id, p) for p in self.disable)
 
 
 def load_config(root: Path) -> Config:
@@ -129,6 +131,40 @@ def load_config(root: Path) -> Config:
 
 
 @attrs.frozen
+class Setup:
+    """What the configuration offers a build: the integrations (their metadata)
+    and the user's own aspects, which always apply."""
+
+    root: Path
+    config: Config
+    integrations: tuple[Integration, ...]  # () with --no-builtin
+    user_aspects: tuple[Aspect, ...]
+    user_files: tuple[Path, ...]  # the user's aspect files, in load order
+
+
+def configure(root: Path, extra_files: Sequence[Path] = (), builtin: bool = True) -> Setup:
+    """Read overlay-gen.toml, the integrations' metadata and the user's aspect
+    files (checked now: a mistake there fails before anything runs)."""
+    config = load_config(root)
+    integrations = catalog() if builtin else ()
+    files = [(root / name, name) for name in config.aspect_files] + [(path, str(path)) for path in extra_files]
+    seen = {a: i.display for i in integrations for a in i.aspect_ids}
+    user: list[Aspect] = []
+    for path, display in files:
+        for aspect in load_file(path, display):
+            if aspect.id in seen:
+                raise ConfigError(display, f"aspect id {aspect.id!r} is already used in {seen[aspect.id]}")
+            seen[aspect.id] = display
+            user.append(aspect)
+    for index, pattern in enumerate(config.disable):
+        if not any(fnmatch.fnmatchcase(a, pattern) for a in seen):
+            raise (Loc(CONFIG_FILE) / "disable" / index).error(
+                f"{pattern!r} matches no aspect", hint=suggest(pattern, seen)
+            )
+    return Setup(root, config, integrations, tuple(user), tuple(path for path, _ in files))
+
+
+@attrs.frozen
 class AspectSet:
     """The enabled aspects in application order, and a digest of what defines
     them (the aspect files' bytes and the enabled ids; not where the files are)."""
@@ -138,30 +174,18 @@ class AspectSet:
     files: tuple[Path, ...] = ()  # the files read, but the built-in ones (overlay-gen.toml included)
 
 
-def load_aspects(root: Path, extra_files: Sequence[Path] = (), builtin: bool = True) -> AspectSet:
-    """Every enabled aspect for the module at ``root``, in application order."""
-    config = load_config(root)
-    sources = builtin_files() if builtin else []
-    sources += [(root / name, name) for name in config.aspect_files]
-    sources += [(path, str(path)) for path in extra_files]
+def aspect_set(setup: Setup, applying: Sequence[Integration]) -> AspectSet:
+    """The aspects a build applies: those of the integrations that apply to it
+    (loaded now), then the user's, without those overlay-gen.toml switches off."""
     aspects: list[Aspect] = []
-    seen: dict[str, str] = {}
     digest = hashlib.sha256()
-    for path, display in sources:
-        if path.is_file():
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
-        for aspect in load_file(path, display):
-            if aspect.id in seen:
-                raise ConfigError(display, f"aspect id {aspect.id!r} is already used in {seen[aspect.id]}")
-            seen[aspect.id] = display
-            aspects.append(aspect)
-    for index, pattern in enumerate(config.disable):
-        if not any(fnmatch.fnmatchcase(a.id, pattern) for a in aspects):
-            raise (Loc(CONFIG_FILE) / "disable" / index).error(
-                f"{pattern!r} matches no aspect", hint=suggest(pattern, seen)
-            )
-    enabled = tuple(a for a in aspects if not any(fnmatch.fnmatchcase(a.id, p) for p in config.disable))
+    for integration in applying:
+        digest.update(hashlib.sha256(integration.file.read_bytes()).digest())
+        aspects += load_file(integration.file, integration.display, integration=True)
+    for path in setup.user_files:
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    aspects += setup.user_aspects
+    enabled = tuple(a for a in aspects if not setup.config.disabled(a.id))
     digest.update("\n".join(a.id for a in enabled).encode())
-    files = [root / CONFIG_FILE] if (root / CONFIG_FILE).is_file() else []
-    files += [path for path, display in sources if not display.startswith("<builtin>")]
-    return AspectSet(enabled, f"sha256:{digest.hexdigest()}", tuple(files))
+    files = [setup.root / CONFIG_FILE] if (setup.root / CONFIG_FILE).is_file() else []
+    return AspectSet(enabled, f"sha256:{digest.hexdigest()}", tuple(files + list(setup.user_files)))

@@ -72,7 +72,8 @@ def salt() -> str:
     digest = hashlib.sha256(f"{__version__}\0{FORMAT}\0{sys.version_info[:2]}".encode())
     package = Path(__file__).resolve().parent
     for directory, dirs, files in os.walk(package, followlinks=True):
-        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        # An integration's fixture and golden files are the tests', not generation's.
+        dirs[:] = sorted(d for d in dirs if d not in ("__pycache__", "fixture", "golden"))
         for name in sorted(files):
             if name.endswith((".pyc", ".pyo")):
                 continue

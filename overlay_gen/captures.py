@@ -25,10 +25,8 @@ that encloses the matched node (a call, a literal); a function literal's
 | type.name              | a matched struct definition's type name                  |
 | directive.args         | what follows the directive the join point selects by:    |
 |                        | ``span.name:x k:v``                                      |
-| function.parent-kind   | ``Context``, ``Request`` or ``Root``: where a span's     |
-|                        | parent is, a ``context.Context`` parameter, else a       |
-|                        | ``*net/http.Request`` parameter, else nowhere            |
-| function.parent-ref    | ``&ctx``, ``&r`` (that parameter's address) or ``nil``   |
+| function.arg:TYPE      | the name of the first parameter of type ``TYPE``, spelled |
+|                        | with its import path: ``{{function.arg:context.Context}}``|
 | function.result-refs   | ``&resp, &err``: the addresses of all results (named if  |
 |                        | they were not)                                           |
 | function.error-ref     | ``&err``, the address of the last result when it is an   |
@@ -36,20 +34,22 @@ that encloses the matched node (a call, a literal); a function literal's
 | aspect.id              | the id of the aspect                                     |
 
 A value that does not exist for the match (no enclosing function, not a call)
-makes the advice skip that join point, with the reason.
+makes the advice skip that join point, with the reason. Reading a value
+changes nothing: a value that needs the source changed to exist (a name for
+an unnamed parameter or result) comes with the edits that make it so, and the
+advice returns them with its own.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
 
 import attrs
 from tree_sitter import Node
 
 from .edits import Edit
-from .gotypes import canonical, parameter_types
+from .gotypes import canonical, normalize, parameter_types
 from .parse import FUNCTION_NODES, ParsedFile, enclosing
 
 
@@ -57,15 +57,22 @@ class Missing(Exception):
     """The placeholder has no value at this join point; the advice skips it."""
 
 
-@attrs.define
+@attrs.frozen
+class Value:
+    """A placeholder's text, and the edits the source needs for it to hold."""
+
+    text: str
+    edits: tuple[Edit, ...] = ()
+
+
+@attrs.frozen
 class Capture:
-    """A matched node (None for a whole package) and the edits naming it needs."""
+    """A matched node (None for a whole package), read by the placeholders."""
 
     pf: ParsedFile
     node: Node | None
     aspect: str
     directives: frozenset[str] = frozenset()  # the directives the join point selects by
-    extra_edits: list[Edit] = attrs.field(factory=list)
 
     @property
     def function(self) -> Node:
@@ -86,39 +93,50 @@ class Capture:
             raise Missing(f"the join point did not select a {node_type.replace('_', ' ')}")
         return self.node
 
-    def value(self, name: str) -> str:
-        return PROVIDERS[name](self)
+    def value(self, name: str, argument: str | None = None) -> Value:
+        provider = PROVIDERS[name]
+        return provider(self, argument) if name in TAKES_ARGUMENT else provider(self)
 
     # --- naming what has no name -------------------------------------------
 
-    def names(self, params: Node | None, prefix: str) -> list[str]:
-        """Parameter names of ``params``, adding names where there are none or ``_``."""
+    def names(self, params: Node | None, prefix: str) -> tuple[list[str], list[Edit]]:
+        """Parameter names of ``params``, and the edits that name those that
+        have none or are ``_`` (``_og_<prefix><index>``)."""
         if params is None:
-            return []
+            return [], []
         decls = [d for d in params.named_children if d.type.endswith("parameter_declaration")]
         unnamed = any(not d.children_by_field_name("name") for d in decls)
         names: list[str] = []
+        edits: list[Edit] = []
         for decl in decls:
             found = decl.children_by_field_name("name")
             if unnamed:
                 name = f"_og_{prefix}{len(names)}"
-                self.extra_edits.append(Edit(decl.start_byte, decl.start_byte, name + " ", self.aspect, -1))
+                edits.append(Edit(decl.start_byte, decl.start_byte, name + " ", self.aspect, -1))
                 names.append(name)
                 continue
             for ident in found:
                 name = self.pf.text(ident)
                 if name == "_":
                     name = f"_og_{prefix}{len(names)}"
-                    self.extra_edits.append(Edit(ident.start_byte, ident.end_byte, name, self.aspect))
+                    edits.append(Edit(ident.start_byte, ident.end_byte, name, self.aspect))
                 names.append(name)
-        return names
+        return names, edits
 
 
-def _receiver(c: Capture) -> str:
-    names = c.names(c.function.child_by_field_name("receiver"), "recv")
+def _text(text: str) -> Value:
+    return Value(text)
+
+
+def _joined(names: Iterable[str], edits: Iterable[Edit], sep: str = ", ") -> Value:
+    return Value(sep.join(names), tuple(edits))
+
+
+def _receiver(c: Capture) -> Value:
+    names, edits = c.names(c.function.child_by_field_name("receiver"), "recv")
     if not names:
         raise Missing("not a method")
-    return names[0]
+    return Value(names[0], tuple(edits))
 
 
 def _receiver_type(c: Capture) -> str:
@@ -128,10 +146,6 @@ def _receiver_type(c: Capture) -> str:
         if type_node is not None:
             return c.pf.text(type_node)
     raise Missing("not a method")
-
-
-def _qualified_name(c: Capture) -> str:
-    return _function_name(c, c.function)
 
 
 def _function_name(c: Capture, fn: Node) -> str:
@@ -187,59 +201,63 @@ def _directive_args(c: Capture) -> str:
     raise Missing("no directive above the function")
 
 
-def _parameters(c: Capture) -> list[tuple[str, str]]:
-    """(name, canonical type) of each parameter of the function."""
+def _parameters(c: Capture) -> tuple[list[tuple[str, str]], list[Edit]]:
+    """(name, canonical type) of each parameter of the function, and the naming edits."""
     params = c.function.child_by_field_name("parameters")
-    return list(zip(c.names(params, "arg"), parameter_types(params, c.pf), strict=True))
+    names, edits = c.names(params, "arg")
+    return list(zip(names, parameter_types(params, c.pf), strict=True)), edits
 
 
-def _result_refs(c: Capture) -> str:
+def _args(c: Capture) -> Value:
+    names, edits = c.names(c.function.child_by_field_name("parameters"), "arg")
+    return _joined(names, edits)
+
+
+def _last_arg(c: Capture) -> Value:
+    params, edits = _parameters(c)
+    if not params:
+        raise Missing("the function has no parameters")
+    return Value(params[-1][0], tuple(edits))
+
+
+def _arg_of_type(c: Capture, wanted: str | None) -> Value:
+    """The first parameter of type ``wanted`` (spelled with import paths)."""
+    assert wanted is not None
+    params, edits = _parameters(c)
+    for name, type_ in params:
+        if type_ == normalize(wanted):
+            return Value(name, tuple(edits))
+    raise Missing(f"the function has no parameter of type {wanted}")
+
+
+def _result_refs(c: Capture) -> Value:
     """``&a, &b``: the addresses of every result, naming them if they have no names."""
-    fn = c.function
-    result = fn.child_by_field_name("result")
+    result = c.function.child_by_field_name("result")
     if result is None:
         raise Missing("the function has no results")
     if result.type != "parameter_list":
-        c.extra_edits.append(Edit(result.start_byte, result.end_byte, f"(_og_res0 {c.pf.text(result)})", c.aspect))
-        return "&_og_res0"
-    return ", ".join(f"&{name}" for name in c.names(result, "res"))
+        edit = Edit(result.start_byte, result.end_byte, f"(_og_res0 {c.pf.text(result)})", c.aspect)
+        return Value("&_og_res0", (edit,))
+    names, edits = c.names(result, "res")
+    return _joined((f"&{name}" for name in names), edits)
 
 
-def _last_arg(c: Capture) -> str:
-    params = _parameters(c)
-    if not params:
-        raise Missing("the function has no parameters")
-    return params[-1][0]
-
-
-def _parent(c: Capture) -> tuple[str, str]:
-    """Where a span's parent comes from: a context.Context parameter, else a
-    *http.Request parameter, else nowhere (a root span)."""
-    params = _parameters(c)
-    for kind, wanted in (("Context", "context.Context"), ("Request", "*net/http.Request")):
-        for name, type_ in params:
-            if type_ == wanted:
-                return kind, f"&{name}"
-    return "Root", "nil"
-
-
-def _error_ref(c: Capture) -> str:
+def _error_ref(c: Capture) -> Value:
     """``&name`` of the function's last result when it is an error (naming the
     results if they have no names), else ``nil``."""
-    fn = c.function
-    result = fn.child_by_field_name("result")
+    result = c.function.child_by_field_name("result")
     if result is None:
-        return "nil"
+        return Value("nil")
     if result.type != "parameter_list":  # func f() error: give it a name
         if canonical(result, c.pf) != "error":
-            return "nil"
-        text = c.pf.text(result)
-        c.extra_edits.append(Edit(result.start_byte, result.end_byte, f"(_og_res0 {text})", c.aspect))
-        return "&_og_res0"
+            return Value("nil")
+        edit = Edit(result.start_byte, result.end_byte, f"(_og_res0 {c.pf.text(result)})", c.aspect)
+        return Value("&_og_res0", (edit,))
     types = parameter_types(result, c.pf)
     if not types or types[-1] != "error":
-        return "nil"
-    return "&" + c.names(result, "res")[-1]
+        return Value("nil")
+    names, edits = c.names(result, "res")
+    return Value("&" + names[-1], tuple(edits))
 
 
 def _expr(c: Capture) -> str:
@@ -248,31 +266,35 @@ def _expr(c: Capture) -> str:
     return c.pf.text(c.node)
 
 
-PROVIDERS: dict[str, Callable[[Capture], str]] = {
-    "function.name": lambda c: c.pf.text(c.declaration.child_by_field_name("name")),  # type: ignore[arg-type]
-    "function.qualified-name": _qualified_name,
+def _plain(read: Callable[[Capture], str]) -> Callable[[Capture], Value]:
+    return lambda c: Value(read(c))
+
+
+PROVIDERS: dict[str, Callable[..., Value]] = {
+    "function.name": _plain(lambda c: c.pf.text(c.declaration.child_by_field_name("name"))),  # type: ignore[arg-type]
+    "function.qualified-name": _plain(lambda c: _function_name(c, c.function)),
     "function.receiver": _receiver,
-    "function.receiver-type": _receiver_type,
-    "function.args": lambda c: ", ".join(c.names(c.function.child_by_field_name("parameters"), "arg")),
-    "function.line": lambda c: str(c.function.start_point[0] + 1),
+    "function.receiver-type": _plain(_receiver_type),
+    "function.args": _args,
+    "function.line": _plain(lambda c: str(c.function.start_point[0] + 1)),
     "function.last-arg": _last_arg,
-    "package.name": lambda c: c.pf.package.name,
-    "package.path": lambda c: c.pf.package.path,
-    "file.name": lambda c: os.path.basename(c.pf.path),
-    "expr": _expr,
-    "call.function": lambda c: _call_part(c, "function"),
-    "call.function-name": _call_name,
-    "call.args": lambda c: _call_part(c, "arguments"),
-    "type.name": _type_name,
-    "directive.args": _directive_args,
-    "function.parent-kind": lambda c: _parent(c)[0],
-    "function.parent-ref": lambda c: _parent(c)[1],
+    "function.arg": _arg_of_type,
+    "package.name": _plain(lambda c: c.pf.package.name),
+    "package.path": _plain(lambda c: c.pf.package.path),
+    "file.name": _plain(lambda c: os.path.basename(c.pf.path)),
+    "expr": _plain(_expr),
+    "call.function": _plain(lambda c: _call_part(c, "function")),
+    "call.function-name": _plain(_call_name),
+    "call.args": _plain(lambda c: _call_part(c, "arguments")),
+    "type.name": _plain(_type_name),
+    "directive.args": _plain(_directive_args),
     "function.error-ref": _error_ref,
     "function.result-refs": _result_refs,
-    "aspect.id": lambda c: c.aspect,
+    "aspect.id": _plain(lambda c: c.aspect),
 }
 
 KNOWN = frozenset(PROVIDERS)
+TAKES_ARGUMENT = frozenset({"function.arg"})  # {{function.arg:context.Context}}
 
 
 def where(pf: ParsedFile, node: Node | None) -> str:
@@ -280,10 +302,6 @@ def where(pf: ParsedFile, node: Node | None) -> str:
     if node is None:
         return f"(package {pf.package.path})"
     try:
-        return _qualified_name(Capture(pf, node, ""))
+        return _function_name(Capture(pf, node, ""), Capture(pf, node, "").function)
     except Missing:
         return ""
-
-
-def values(capture: Capture, names: Any) -> dict[str, str]:
-    return {name: capture.value(name) for name in sorted(names)}

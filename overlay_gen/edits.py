@@ -1,7 +1,7 @@
-"""Byte-range edits, and the one place they are applied.
+"""Stage 6, apply: byte-range edits, and the one place they are applied.
 
-Advice never touches a tree: it returns :class:`Edit` values. :func:`apply`
-sorts them, refuses overlapping ones (naming both aspects), adds the imports
+Advice never touches a tree: it returns :class:`Edit` values (stage 5c).
+:func:`apply` sorts them, refuses overlapping ones (naming both aspects), adds the imports
 the advice asked for on the package clause's own line, and writes ``//line``
 directives wherever inserted text shifted lines, so every original line keeps
 its number in stack traces and compiler messages.

@@ -78,3 +78,37 @@ def read_go_mod(path: Path) -> dict[str, Any]:
         raise GoEnvironmentError(f"{path}: {proc.stderr.strip()}")
     data: dict[str, Any] = json.loads(proc.stdout)
     return data
+
+
+def scan_go_mod(text: str) -> tuple[str, dict[str, tuple[str, bool]]]:
+    """The module path and the requirements (path -> (version, indirect)) of
+    go.mod text, by a quick scan of its module and require lines; for files
+    overlay-gen wrote itself, or a guess made before the go command's answer
+    (:func:`read_go_mod` is that answer)."""
+    module = ""
+    requires: dict[str, tuple[str, bool]] = {}
+    block = False
+    for raw in text.splitlines():
+        line, _, comment = raw.partition("//")
+        words = line.split()
+        if block:
+            if words == [")"]:
+                block = False
+            elif len(words) >= 2:
+                requires[words[0]] = (words[1], comment.strip() == "indirect")
+        elif words[:1] == ["module"] and len(words) == 2:
+            module = words[1].strip('"')
+        elif words[:1] == ["require"]:
+            if words[1:] == ["("]:
+                block = True
+            elif len(words) >= 3:
+                requires[words[1]] = (words[2], comment.strip() == "indirect")
+    return module, requires
+
+
+def required_modules(path: Path) -> frozenset[str]:
+    """The module paths a go.mod requires (a quick scan: see :func:`scan_go_mod`)."""
+    try:
+        return frozenset(scan_go_mod(path.read_text())[1])
+    except OSError:
+        return frozenset()

@@ -1,4 +1,4 @@
-"""Stages 4-6 for each candidate package: parse, match and advise its files.
+"""Stage 5, instrument: parse (5a), match (5b) and advise (5c) each candidate package's files.
 
 The package is the unit of work: advice that acts on a whole package couples
 its files, which are worked on in order, each passing on the package-wide

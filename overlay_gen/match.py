@@ -1,4 +1,4 @@
-"""Stage 5: match join points against parsed files.
+"""Stage 5b, match: join points against parsed files.
 
 For a candidate file, parse it (only when some aspect still needs it) and find
 the nodes each aspect's join point selects. Package-wide aspects (whose advice

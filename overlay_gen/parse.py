@@ -1,4 +1,4 @@
-"""Stage 4: parse candidate files with tree-sitter-go.
+"""Stage 5a, parse: candidate files, with tree-sitter-go.
 
 A :class:`ParsedFile` is one Go file with its tree and what matching and advice
 ask of it again and again: the imports by local name, the ranges tree-sitter
@@ -17,7 +17,7 @@ import tree_sitter_go
 from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 
 from .edits import LineMap
-from .resolve import Package
+from .model import Package
 
 GO = Language(tree_sitter_go.language())
 

@@ -1,13 +1,15 @@
-"""``overlay-gen pin``: add the modules the enabled aspects need to go.mod and go.sum.
+"""``overlay-gen pin``: add the modules the integrations that apply need to go.mod and go.sum.
 
 Like ``orchestrion pin``, it is the one command that edits the user's files,
-on purpose: it writes ``overlay-gen.tools.go`` (build tag ``tools``, so no
-build compiles it) blank-importing the packages instrumented code imports, so
+on purpose: it resolves the package graph as generation does, takes the
+integrations that apply to it (a program without gin gets nothing for gin),
+writes ``overlay-gen.tools.go`` (build tag ``tools``, so no build compiles
+it) blank-importing the packages their Go code and the aspects import, so
 that ``go mod tidy`` keeps their modules, then runs ``go get`` for them at the
-versions the runtime was tested with, or the versions go.mod already has when
-those are newer. Running it again changes nothing. A plain ``go build``
-keeps working: the file is excluded from builds, and go.mod and go.sum stay
-consistent because the go command itself updates them.
+versions the integrations were tested with, or the versions go.mod already
+has when those are newer. Running it again changes nothing. A plain ``go
+build`` keeps working: the file is excluded from builds, and go.mod and
+go.sum stay consistent because the go command itself updates them.
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ from pathlib import Path
 import attrs
 
 from . import requirements
-from .aspect import Aspect, load_aspects
+from .cache import Cache
 from .errors import GoEnvironmentError
 from .gocmd import go_binary, read_go_mod
+from .model import BuildContext, Package, version_key, within
 from .parse import ParsedFile
-from .resolve import Package, go_env
+from .resolve import go_env
 
 TOOLS_FILE = "overlay-gen.tools.go"
 
@@ -35,31 +38,34 @@ class PinResult:
     changed: tuple[str, ...]  # files pin changed
 
 
-def aspect_imports(aspects: list[Aspect]) -> set[str]:
-    """Every package the enabled aspects' advice may import."""
-    return {path for aspect in aspects for advice in aspect.advice for path in advice.import_paths()}
-
-
 def pin(directory: Path, extra_aspects: tuple[Path, ...] = (), builtin: bool = True) -> PinResult:
+    from .aspect import aspect_set, configure
+    from .fileindex import FileIndex
+    from .integration import APPLIES, modules_by_path
+    from .pipeline import libraries, resolve_and_choose
+
     env = go_env(directory.resolve())
     root = env.module_root
-    aspects = list(load_aspects(root, extra_aspects, builtin=builtin).aspects)
+    setup = configure(root, extra_aspects, builtin=builtin)
+    cache = Cache.default()
+    resolution, statuses = resolve_and_choose(setup, BuildContext(root), env, cache, FileIndex(cache))
+    applying = [s.integration for s in statuses if s.state == APPLIES]
+    aspects = aspect_set(setup, applying).aspects
+    imported = {path for aspect in aspects for advice in aspect.advice for path in advice.import_paths()}
     go_mod = read_go_mod(root / "go.mod")
-    main_module = go_mod["Module"]["Path"]
-    need = requirements.needs(aspect_imports(aspects), main_module)
-    runtime = requirements.runtime_module()
+    need = requirements.needs(
+        imported, go_mod["Module"]["Path"], modules_by_path(applying), libraries(applying, resolution.by_path())
+    )
 
-    packages = set(need.packages)
-    if need.runtime:
-        packages.update(runtime.imports)
+    packages = set(need.packages) | set(need.imports)
     required = {r["Path"]: r["Version"] for r in go_mod.get("Require") or []}
     requested = []
     for package in sorted(packages):
-        module = next((m for m in need.modules if package == m or package.startswith(m + "/")), None)
+        module = next((m for m in need.requires if within(package, m)), None)
         if module is None:
             requested.append(package)  # no tested version: whatever go get chooses
             continue
-        version = max(need.modules[module], required.get(module, "v0.0.0"), key=requirements.version_key)
+        version = max(need.requires[module], required.get(module, "v0.0.0"), key=version_key)
         requested.append(f"{package}@{version}")
 
     before = {name: _read(root / name) for name in ("go.mod", "go.sum", TOOLS_FILE)}

@@ -1,16 +1,28 @@
-"""The whole run, stage by stage: resolve, load, select, match, advise, stage, commit.
+"""The whole run, stage by stage, in the order the stages run.
+
+==  ==========  ====================  ===========================================================
+ 1  configure   aspect.configure      overlay-gen.toml, the integrations' metadata, the user's aspects
+ 2  resolve     resolve.resolve       go list: the package graph, and the questions it answers
+ 3  choose      integration.statuses  the integrations that apply to this graph; their aspects load
+ 4  select      select.select         candidate packages and files, from the graph and byte searches
+ 5  instrument  instrument            parse (5a), match (5b) and advise (5c): each file's edits
+ 6  apply       edits.apply           each changed file with its edits applied
+ 7  write       emit.write            the rewritten and added files, into a staging directory
+ 8  verify      verify                gofmt -e of what was written: files it rejects are left out
+ 9  stage       emit.stage            integration modules, module copies, go.mod, overlay entries
+10  commit      emit.commit           the staging directory and overlay.json put in use
+==  ==========  ====================  ===========================================================
 
 Each stage is a module named for it; this one only passes values along.
-:func:`plan` runs every stage up to a staged, checked overlay (what ``diff``,
-``explain``, ``lock`` and ``check`` look at); :func:`generate` also commits it.
-Every stage that costs something keeps its results in the cache
-(:mod:`.cache`), keyed by its inputs' contents, so a run after a small edit
-redoes only what the edit touched.
+:func:`plan` runs stages 1-9 (what ``diff``, ``explain``, ``lock`` and
+``check`` look at); :func:`generate` also commits. Every stage that costs
+something keeps its results in the cache (:mod:`.cache`), keyed by its inputs'
+contents, so a run after a small edit redoes only what the edit touched.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,16 +33,18 @@ from . import uptodate
 from .cache import Cache
 from .options import SHADOW_DIR, Options, Summary
 from .places import Layout
-from .resolve import GoEnv, go_env
+from .resolve import go_env
 
 # The stages load when there is work for them: a run that finds its output up
 # to date (uptodate.check) needs none of them.
 if TYPE_CHECKING:
     from .advise import FileResult
-    from .aspect import AspectSet
+    from .aspect import AspectSet, Setup
     from .emit import Staged
     from .fileindex import FileIndex
     from .instrument import Outcome
+    from .integration import Integration, Status
+    from .model import BuildContext, GoEnv, Package
     from .report import Event
     from .resolve import Resolution
     from .select import PackageCandidates
@@ -42,6 +56,7 @@ class Result:
     env: GoEnv
     layout: Layout
     overlay: Path
+    integrations: tuple[Status, ...]  # every integration on offer, and what it is to this build
     aspects: AspectSet
     files: tuple[FileResult, ...]
     staged: Staged
@@ -74,102 +89,166 @@ def summarize(result: Result) -> Summary:
 
 
 @attrs.frozen
-class _Prepared:
-    """The stages up to select: what the run will parse, match and advise."""
+class _Chosen:
+    """Stages 1-4: what the run will parse, match and advise."""
 
     options: Options
     env: GoEnv
     layout: Layout
     overlay: Path
+    integrations: tuple[Status, ...]
     aspects: AspectSet
     resolution: Resolution
     candidates: tuple[PackageCandidates, ...]
-    imported: frozenset[str]  # what advice may import
     index: FileIndex
     cache: Cache
 
 
-def _prepare(options: Options, env: GoEnv, cache: Cache) -> _Prepared:
-    from . import requirements
-    from .aspect import load_aspects
+def _choose(options: Options, env: GoEnv, cache: Cache) -> _Chosen:
+    """Stages 1-4: configure, resolve, choose the integrations, select the candidates."""
+    from .aspect import aspect_set, configure
     from .cache import Memo
     from .fileindex import FileIndex
-    from .resolve import BuildContext, resolve
+    from .integration import APPLIES
+    from .model import BuildContext
     from .select import select
 
     index = FileIndex(cache)
     root = env.module_root
-    aspects = load_aspects(root, options.aspect_files, builtin=options.builtin)
-    context = BuildContext(root, options.build_flags, tests=options.tests)
+    setup = configure(root, options.aspect_files, builtin=options.builtin)  # 1
     layout = Layout(root, (options.shadow or root / SHADOW_DIR).resolve(), env)
     overlay = (options.overlay or root / "overlay.json").resolve()
-    imported = frozenset(p for a in aspects.aspects for adv in a.advice for p in adv.import_paths())
-    resolution = resolve(
-        context,
-        env,
-        extra=requirements.runtime_module().imports if any(map(requirements.is_runtime, imported)) else (),
-        cache=cache,
-        index=index,
-        exclude=(layout.shadow, layout.staging, overlay),
+    context = BuildContext(root, options.build_flags, tests=options.tests)
+    resolution, statuses = resolve_and_choose(
+        setup, context, env, cache, index, (layout.shadow, layout.staging, overlay)
     )
+    aspects = aspect_set(setup, [s.integration for s in statuses if s.state == APPLIES])  # 3
     answers = Memo(cache, "select", str(root))
-    candidates = select(resolution, aspects.aspects, index, answers, aspects.digest)
+    candidates = select(resolution, aspects.aspects, index, answers, aspects.digest)  # 4
     answers.save()
-    return _Prepared(options, env, layout, overlay, aspects, resolution, candidates, imported, index, cache)
+    return _Chosen(options, env, layout, overlay, statuses, aspects, resolution, candidates, index, cache)
 
 
-def _build(prepared: _Prepared) -> Result:
-    """Parse, match, advise and stage: the overlay, staged (not yet in use)."""
+def resolve_and_choose(
+    setup: Setup,
+    context: BuildContext,
+    env: GoEnv,
+    cache: Cache,
+    index: FileIndex,
+    exclude: Sequence[Path] = (),
+) -> tuple[Resolution, tuple[Status, ...]]:
+    """Stages 2 and 3: the package graph, and what each integration is to it.
+
+    The integrations' Go packages go into the graph with what they import,
+    for those that may apply by go.mod (:func:`.integration.may_apply`); an
+    integration the graph shows to apply beyond that guess makes go list run
+    again with its packages too."""
+    from .gocmd import required_modules
+    from .integration import APPLIES, may_apply, module_closure, modules_by_path, statuses
+    from .resolve import resolve
+
+    required = required_modules(env.module_root / "go.mod")
+    offered = setup.integrations
+    modules = modules_by_path(offered)
+    guessed = [i for i in offered if may_apply(i, required)]
+    while True:
+        listed = module_closure(modules, [i.module.path for i in guessed if i.module is not None])
+        virtual = {p: imports for m in listed for p, imports in m.packages.items()}
+        resolution = resolve(context, env, virtual=virtual, cache=cache, index=index, exclude=exclude)
+        packages = {p.path: p for p in resolution.packages}
+        found = statuses(offered, resolution.reachable, packages, env.goversion, setup.config.disabled)
+        missed = [s.integration for s in found if s.state == APPLIES and s.integration not in guessed]
+        if not missed:
+            return resolution, found
+        guessed += missed
+
+
+def _instrument(chosen: _Chosen) -> Result:
+    """Stages 5-9: parse, match, advise, apply, write, verify and stage."""
     from . import requirements
-    from .emit import stage
+    from .emit import stage, write
     from .instrument import Context, instrument
+    from .integration import APPLIES, modules_by_path
+    from .verify import rejected_files
 
-    resolution, layout, cache = prepared.resolution, prepared.layout, prepared.cache
+    resolution, layout, cache = chosen.resolution, chosen.layout, chosen.cache
     names = {pkg.path: pkg.name for pkg in resolution.packages}
-    ctx = Context(prepared.aspects, layout, names, _deps(resolution, prepared.imported), prepared.index)
-    outcome = instrument(prepared.candidates, ctx, cache)
+    imported = frozenset(p for a in chosen.aspects.aspects for adv in a.advice for p in adv.import_paths())
+    ctx = Context(chosen.aspects, layout, names, _deps(resolution, imported), chosen.index)
+    outcome = instrument(chosen.candidates, ctx, cache)  # 5
     files = list(outcome.results)
+    rewritten = {f.path: f.rewritten() for f in files if f.changed}  # 6
 
     go_mod = resolution.go_mod
-    need = requirements.needs({p for f in files for p in f.added_imports}, go_mod["Module"]["Path"])
-    requirements.check(need, go_mod)
-    runtime = requirements.runtime_go_mod(go_mod) if need.runtime else None
-
-    # Module copies hold every package the build reads from them: the runtime's dependencies too.
-    linked = resolution.packages + resolution.extra
-    staged = stage(files, linked, layout, strict=prepared.options.strict, runtime_go_mod=runtime, cache=cache)
-    prepared.index.save()
-    return Result(
-        prepared.options, prepared.env, layout, prepared.overlay, prepared.aspects, tuple(files), staged, outcome
+    applying = [s.integration for s in chosen.integrations if s.state == APPLIES]
+    need = requirements.needs(
+        {p for f in files for p in f.added_imports},
+        go_mod["Module"]["Path"],
+        modules_by_path(applying),
+        libraries(applying, resolution.by_path()),
     )
+    requirements.check(need, go_mod)
+    modules = [(m, requirements.module_go_mod(m, go_mod)) for m in need.modules]
+    # Module copies hold every package the build reads from them: what the integration packages need too.
+    linked = resolution.linked([p for m in need.modules for p in m.packages])
+    try:
+        written = write(files, rewritten, layout)  # 7
+        bad = rejected_files(layout, written, cache)  # 8
+        staged = stage(written, bad, linked, layout, modules, strict=chosen.options.strict, cache=cache)  # 9
+    except BaseException:
+        from .emit import discard_staging
+
+        discard_staging(layout)
+        raise
+    chosen.index.save()
+    return Result(
+        chosen.options,
+        chosen.env,
+        layout,
+        chosen.overlay,
+        chosen.integrations,
+        chosen.aspects,
+        tuple(files),
+        staged,
+        outcome,
+    )
+
+
+def libraries(applying: Iterable[Integration], packages: Mapping[str, Package]) -> set[str]:
+    """The modules of the packages the applying integrations instrument."""
+    found = set()
+    for integration in applying:
+        for path in integration.instruments:
+            module = packages[path].module if path in packages else None
+            if module is not None and not packages[path].standard:
+                found.add(module.path)
+    return found
+
+
+def _deps(resolution: Resolution, imported: Iterable[str]) -> dict[str, frozenset[str]]:
+    """What each package that advice may import depends on (the graph's answer),
+    so that no advice imports a package into one of its own dependencies."""
+    by_path = resolution.by_path()
+    deps = {}
+    for path in sorted(imported):
+        if path in resolution.integration_deps:
+            deps[path] = resolution.integration_deps[path]
+        elif path in by_path:
+            deps[path] = by_path[path].deps
+    return deps
 
 
 @contextmanager
 def plan(options: Options, cache: Cache | None = None) -> Iterator[Result]:
-    """Every stage up to a staged overlay; the staging directory is removed on exit."""
+    """Stages 1-9: a staged overlay; the staging directory is removed on exit."""
     from .emit import discard
 
     cache = cache or Cache.default()
-    result = _build(_prepare(options, go_env(options.directory.resolve()), cache))
+    result = _instrument(_choose(options, go_env(options.directory.resolve()), cache))
     try:
         yield result
     finally:
         discard(result.staged)
-
-
-def _deps(resolution: Resolution, imported: Iterable[str]) -> dict[str, frozenset[str]]:
-    """What each package that advice may import depends on: from go list of the
-    build, and for the runtime (which the build does not hold) of its imports."""
-    from . import requirements
-
-    by_path = resolution.by_path()
-    deps = {}
-    for path in sorted(imported):
-        if requirements.is_runtime(path):
-            deps[path] = resolution.extra_deps
-        elif path in by_path:
-            deps[path] = by_path[path].deps
-    return deps
 
 
 def request_of(options: Options) -> uptodate.Request:
@@ -200,24 +279,24 @@ def regenerate(options: Options, cache: Cache) -> Summary:
     (the command line checks before it loads this module)."""
     from .emit import commit, discard
 
-    prepared = _prepare(options, go_env(options.directory.resolve()), cache)
-    result = _build(prepared)
+    chosen = _choose(options, go_env(options.directory.resolve()), cache)
+    result = _instrument(chosen)
     try:
-        commit(result.staged, result.layout, result.overlay)
+        commit(result.staged, result.layout, result.overlay)  # 10
     finally:
         discard(result.staged)
     summary = summarize(result)
-    index, layout = prepared.index, prepared.layout
-    for path in prepared.aspects.files:
+    index, layout = chosen.index, chosen.layout
+    for path in chosen.aspects.files:
         index.digest(str(path))
-    excluded = (layout.shadow, layout.staging, prepared.overlay)
+    excluded = (layout.shadow, layout.staging, chosen.overlay)
     uptodate.record(
         request_of(options),
         cache,
         attrs.asdict(summary),
         index.files,
         index.directories,
-        prepared.overlay,
+        chosen.overlay,
         layout.shadow,
         excluded,
     )

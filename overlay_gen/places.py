@@ -24,7 +24,7 @@ from pathlib import Path
 
 import attrs
 
-from .resolve import GoEnv, Module, Package
+from .model import GoEnv, Module, Package
 
 
 def escape_module_path(path: str) -> str:

@@ -1,4 +1,4 @@
-"""Stage 1: resolve the Go package graph.
+"""Stage 2, resolve: the Go package graph of the build.
 
 Runs ``go list -deps -json`` in the module root with exactly the environment
 and build flags of the build that will use the overlay (GOOS, GOARCH,
@@ -6,7 +6,15 @@ CGO_ENABLED, GOFLAGS come from the environment; ``-tags`` and friends are
 passed through), and holds the result as a :class:`networkx.DiGraph` whose
 nodes are import paths (test variants keep go list's ``p [p.test]`` form) and
 whose edges go from importer to imported package. Each node carries a frozen
-:class:`Package` under the ``"pkg"`` attribute.
+:class:`~overlay_gen.model.Package` under the ``"pkg"`` attribute.
+
+The integrations' Go packages are nodes too, with their imports as edges,
+beside what those imports need (a second go list), so that the graph answers
+the questions the later stages ask: which packages the main packages reach
+(which integrations apply), what an integration package depends on (the
+import-cycle guard for injected imports, and which packages module copies
+must hold). The answers are kept with the resolution in the cache, so a run
+that reuses it needs no graph library.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ from .cache import Cache, Key
 from .errors import GoEnvironmentError
 from .fileindex import FileIndex
 from .gocmd import BUILD_ENV, go_env_json, read_go_mod, run_go
+from .model import BuildContext, GoEnv, Module, Package, is_standard
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -50,101 +59,6 @@ _LIST_FIELDS = (
     "Error",
     "DepsErrors",
 )
-
-
-@attrs.frozen
-class Module:
-    """A module as go list reports it (``Module`` of a package)."""
-
-    path: str
-    version: str = ""
-    dir: str = ""
-    go_mod: str = ""
-    main: bool = False
-    replace: Module | None = None
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, object]) -> Module:
-        replace = data.get("Replace")
-        return cls(
-            path=str(data["Path"]),
-            version=str(data.get("Version", "")),
-            dir=str(data.get("Dir", "")),
-            go_mod=str(data.get("GoMod", "")),
-            main=bool(data.get("Main", False)),
-            replace=cls.from_json(replace) if isinstance(replace, dict) else None,
-        )
-
-
-@attrs.frozen
-class Package:
-    """One package of the graph, with absolute paths to its Go files."""
-
-    import_path: str
-    name: str
-    dir: str
-    go_files: tuple[str, ...]
-    test_files: tuple[str, ...] = ()
-    embed_files: tuple[str, ...] = ()
-    imports: tuple[str, ...] = ()
-    deps: frozenset[str] = frozenset()  # every package it depends on, directly or not
-    standard: bool = False
-    for_test: str = ""
-    module: Module | None = None
-
-    @property
-    def path(self) -> str:
-        """The import path without the test-variant suffix ``[p.test]``."""
-        return self.import_path.split(" ", 1)[0]
-
-    @property
-    def origin(self) -> str:
-        """``"std"``, ``"main"`` (the main module) or ``"dependency"``."""
-        if self.standard:
-            return "std"
-        if self.module is not None and self.module.main:
-            return "main"
-        return "dependency"
-
-    @property
-    def is_main(self) -> bool:
-        return self.name == "main" and not self.path.endswith(".test")
-
-    @property
-    def is_test_variant(self) -> bool:
-        return bool(self.for_test)
-
-
-@attrs.frozen
-class GoEnv:
-    """The go command's view of the build environment."""
-
-    goroot: str
-    gomodcache: str
-    goversion: str
-    goos: str
-    goarch: str
-    gomod: str
-    gowork: str
-    goflags: str
-    cgo_enabled: str
-    gofmt: str
-    # The rest of what selects files by build constraint (GOEXPERIMENT, GOAMD64, ...).
-    build_env: tuple[tuple[str, str], ...] = ()
-
-    @property
-    def module_root(self) -> Path:
-        return Path(self.gomod).parent
-
-
-@attrs.frozen
-class BuildContext:
-    """What decides the package graph: the module, the flags and the patterns."""
-
-    root: Path
-    build_flags: tuple[str, ...] = ()
-    patterns: tuple[str, ...] = ("./...",)
-    tests: bool = False
 
 
 def go_env(root: Path) -> GoEnv:
@@ -274,24 +188,52 @@ def package_key(pkg: Package) -> str:
     return key.add(pkg.standard, pkg.for_test, repr(pkg.module)).hexdigest()
 
 
-def package_graph(packages: Sequence[Package]) -> PackageGraph:
-    """Hold packages as a directed graph, importer -> imported."""
+def package_graph(packages: Sequence[Package], virtual: Mapping[str, Sequence[str]] = {}) -> PackageGraph:
+    """Hold packages as a directed graph, importer -> imported; ``virtual``
+    adds packages go list cannot see (the integrations'), by their imports."""
     import networkx as nx  # only when go list ran: a cached resolution needs no graph library
 
     graph: PackageGraph = nx.DiGraph()
-    by_path = {pkg.import_path: pkg for pkg in packages}
     for pkg in packages:
         graph.add_node(pkg.import_path, pkg=pkg)
+    for path in virtual:
+        graph.add_node(path)
     for pkg in packages:
-        for imported in pkg.imports:
-            if imported in by_path:
-                graph.add_edge(pkg.import_path, imported)
+        graph.add_edges_from((pkg.import_path, i) for i in pkg.imports if i in graph)
+    for path, imports in virtual.items():
+        graph.add_edges_from((path, i) for i in imports if i in graph)
     return graph
 
 
 def packages_of(graph: PackageGraph) -> list[Package]:
     """The graph's packages in a deterministic order (sorted by import path)."""
-    return [graph.nodes[name]["pkg"] for name in sorted(graph.nodes)]
+    return [graph.nodes[name]["pkg"] for name in sorted(graph.nodes) if "pkg" in graph.nodes[name]]
+
+
+def _plain(path: str) -> str:
+    return path.split(" ", 1)[0]
+
+
+def reachable(graph: PackageGraph, program: Sequence[Package]) -> frozenset[str]:
+    """The import paths the program's roots reach, themselves included: its
+    main packages, and with tests its test variants; a module without either
+    (a library) is its own root."""
+    import networkx as nx
+
+    roots = [p.import_path for p in program if p.is_main or p.is_test_variant]
+    if not roots:
+        roots = [p.import_path for p in program if p.origin == "main"]
+    found: set[str] = set(roots)
+    for root in roots:
+        found.update(nx.descendants(graph, root))
+    return frozenset(_plain(p) for p in found)
+
+
+def dependencies_of(graph: PackageGraph, paths: Sequence[str]) -> dict[str, frozenset[str]]:
+    """What each of ``paths`` depends on, directly or not."""
+    import networkx as nx
+
+    return {p: frozenset(_plain(d) for d in nx.descendants(graph, p)) for p in paths if p in graph}
 
 
 # --- the resolution of a run, cached ------------------------------------------
@@ -299,40 +241,48 @@ def packages_of(graph: PackageGraph) -> list[Package]:
 
 @attrs.frozen
 class Resolution:
-    """What the build will compile, as go list reported it for this run."""
+    """What the build will compile, as go list reported it for this run, and
+    the graph's answers (:func:`reachable`, :func:`dependencies_of`)."""
 
     packages: tuple[Package, ...]  # sorted by import path
     go_mod: Mapping[str, Any] = attrs.field(factory=dict)  # the main go.mod, as go mod edit -json reads it
-    # What the extra patterns (the runtime's imports) need: packages the build
-    # links too, though the program does not import them.
+    # What the integrations' packages import need: packages the build links
+    # when those are imported, though the program does not import them.
     extra: tuple[Package, ...] = ()
     package_keys: Mapping[str, str] = attrs.field(factory=dict)  # import path -> package_key()
+    reachable: frozenset[str] = frozenset()  # what the main packages reach
+    # Each integration package: what it depends on (extra and integration packages).
+    integration_deps: Mapping[str, frozenset[str]] = attrs.field(factory=dict)
 
     def by_path(self) -> dict[str, Package]:
         return {pkg.import_path: pkg for pkg in self.packages}
 
-    @property
-    def extra_deps(self) -> frozenset[str]:
-        return frozenset(pkg.import_path for pkg in self.extra)
+    def linked(self, integration_packages: Sequence[str]) -> tuple[Package, ...]:
+        """The program's packages and what the given integration packages
+        need of the extra ones: what the build reads, so what module copies hold."""
+        needed = set().union(*(self.integration_deps.get(p, frozenset()) for p in integration_packages))
+        return self.packages + tuple(pkg for pkg in self.extra if pkg.import_path in needed)
 
 
 def resolve(
     ctx: BuildContext,
     env: GoEnv,
     *,
-    extra: Sequence[str] = (),
+    virtual: Mapping[str, Sequence[str]] = {},
     cache: Cache | None = None,
     index: FileIndex | None = None,
     exclude: Sequence[Path] = (),
 ) -> Resolution:
-    """The packages of the build (go list), the main go.mod, and what the
-    ``extra`` patterns depend on; reused from the cache when nothing go list
-    reads has changed (see :func:`_tree_key`). ``exclude`` names paths in the
-    module that are overlay-gen's own output."""
+    """The packages of the build (go list), the main go.mod, and the graph's
+    answers; ``virtual`` are packages go list cannot see (the integrations'),
+    with their imports, whose other imports are listed too. Reused from the
+    cache when nothing go list reads has changed (see :func:`_tree_key`).
+    ``exclude`` names paths in the module that are overlay-gen's own output."""
     cache = cache or Cache(None)
     index = index or FileIndex(cache)
+    extra = sorted({i for imports in virtual.values() for i in imports if i not in virtual and not is_standard(i)})
     inputs = Key("resolve-inputs").add(*attrs.astuple(env), *ctx.build_flags, "--", *ctx.patterns, ctx.tests)
-    inputs.add(str(ctx.root), "--", *extra)
+    inputs.add(str(ctx.root), "--", *((p, tuple(virtual[p])) for p in sorted(virtual)))
     for name in ("go.mod", "go.sum", "vendor/modules.txt"):
         path = ctx.root / name
         inputs.add(name, index.digest(str(path)) if path.is_file() else None)
@@ -350,7 +300,9 @@ def resolve(
         listed = pool.submit(list_packages, ctx)
         import networkx  # noqa: F401  (its import, a sixth of a second, overlaps go list)
 
-        packages = tuple(packages_of(package_graph(listed.result())))
+        program = listed.result()
+        graph = package_graph([*extra_packages.result(), *program], virtual)  # the program's records win
+    packages = tuple(sorted(program, key=lambda pkg: pkg.import_path))
     local = _local_modules(packages, env, ctx.root)
     key = _tree_key(inputs, ctx.root, local, index, exclude)
     resolution = Resolution(
@@ -358,6 +310,8 @@ def resolve(
         go_mod=go_mod.result(),
         extra=extra_packages.result(),
         package_keys={pkg.import_path: package_key(pkg) for pkg in packages},
+        reachable=reachable(graph, packages),
+        integration_deps=dependencies_of(graph, sorted(virtual)),
     )
     cache.put(inputs, local)
     cache.put(key, resolution)

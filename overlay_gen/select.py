@@ -1,4 +1,4 @@
-"""Stage 3: select candidate files, before any parsing.
+"""Stage 4, select: candidate packages and files, before any parsing.
 
 A package is a candidate when some aspect's join point may match it (decided
 from the graph alone), a file when its bytes may match (a byte search for a
@@ -20,7 +20,8 @@ import attrs
 from .aspect import Aspect
 from .cache import Cache, Key
 from .fileindex import FileIndex
-from .resolve import Package, Resolution
+from .model import Package
+from .resolve import Resolution
 
 if TYPE_CHECKING:
     from .cache import Store

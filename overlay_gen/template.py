@@ -2,10 +2,10 @@
 
 A template is Go source of a given :class:`Form` (statements, an expression,
 declarations...) with ``{{name}}`` placeholders for what the join point
-captured (see :mod:`overlay_gen.captures` for the names); ``{{name|quote}}``
-gives the value as a Go string literal, quotes and backslashes escaped. It
-declares the
-packages it uses::
+captured (see :mod:`overlay_gen.captures` for the names); a placeholder that
+takes an argument has it after a colon (``{{function.arg:context.Context}}``),
+and ``{{name|quote}}`` gives the value as a Go string literal, quotes and
+backslashes escaped. It declares the packages it uses::
 
     imports = { fmt = "fmt" }
     template = 'fmt.Println("enter {{function.name}}")'
@@ -30,7 +30,7 @@ import attrs
 from .parse import parse_bytes
 from .tomlkeys import Loc, suggest
 
-PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z][\w.-]*)\s*(?:\|\s*(\w+)\s*)?\}\}")
+PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z][\w.-]*)(?::([^\s|{}]+))?\s*(?:\|\s*(\w+)\s*)?\}\}")
 FILTERS = ("quote",)
 
 
@@ -53,6 +53,12 @@ class Form(enum.Enum):
 class Placeholder:
     name: str
     quote: bool = False  # {{name|quote}}: the value as a Go string literal
+    argument: str | None = None  # {{name:argument}}
+
+    @property
+    def ref(self) -> str:
+        """The placeholder as written, without its filter: what its value is looked up by."""
+        return self.name if self.argument is None else f"{self.name}:{self.argument}"
 
 
 @attrs.frozen
@@ -71,14 +77,15 @@ class Template:
 
     @property
     def placeholders(self) -> frozenset[str]:
-        return frozenset(s.name for s in self.segments if isinstance(s, Placeholder))
+        """The placeholders' :attr:`Placeholder.ref`."""
+        return frozenset(s.ref for s in self.segments if isinstance(s, Placeholder))
 
     def render(self, values: Mapping[str, str], aliases: Mapping[str, str]) -> str:
-        """The code, with placeholder ``values`` and import ``aliases`` (key -> alias)."""
+        """The code, with placeholder ``values`` (by ref) and import ``aliases`` (key -> alias)."""
         out = []
         for segment in self.segments:
             if isinstance(segment, Placeholder):
-                value = values[segment.name]
+                value = values[segment.ref]
                 out.append(go_string(value) if segment.quote else value)
             elif isinstance(segment, ImportRef):
                 out.append(aliases[segment.key])
@@ -93,6 +100,7 @@ def compile_template(
     form: Form,
     known: frozenset[str],
     loc: Loc,
+    takes_argument: frozenset[str] = frozenset(),
 ) -> Template:
     """Check ``text`` and split it into literal code, placeholders and import references.
 
@@ -110,18 +118,23 @@ def compile_template(
     sentinel = ""
     last = 0
     for index, match in enumerate(PLACEHOLDER.finditer(text)):
-        name, filter_name = match.group(1), match.group(2)
+        name, argument, filter_name = match.group(1), match.group(2), match.group(3)
         if name not in known:
             raise (loc / "template").error(
                 f"unknown placeholder {{{{{name}}}}}", hint=suggest(name, known) or f"known: {', '.join(sorted(known))}"
             )
+        if (argument is None) == (name in takes_argument):
+            needs = f"needs an argument: {{{{{name}:...}}}}" if argument is None else "takes no argument"
+            raise (loc / "template").error(f"placeholder {match.group(0)} {needs}")
         if filter_name is not None and filter_name not in FILTERS:
             raise (loc / "template").error(
                 f"unknown filter {filter_name!r} in {match.group(0)}", hint=f"known: {', '.join(FILTERS)}"
             )
         sentinel += text[last : match.start()]
         stand_in = f"_ogph{index}_"
-        parts.append((len(sentinel), len(sentinel) + len(stand_in), Placeholder(name, filter_name == "quote")))
+        parts.append(
+            (len(sentinel), len(sentinel) + len(stand_in), Placeholder(name, filter_name == "quote", argument))
+        )
         sentinel += stand_in
         last = match.end()
     sentinel += text[last:]

@@ -1,9 +1,10 @@
-"""Stage 7: prove that every rewritten file is still Go, with the toolchain's ``gofmt -e``.
+"""Stage 8, verify: prove that every written file is still Go, with the toolchain's ``gofmt -e``.
 
 tree-sitter-go lags the language, so the Go toolchain has the last word: one
-``gofmt -e -l`` process checks all written files at once, and each file it
-rejects is reported with gofmt's first message for it. Verdicts are cached by
-the file's content and the Go release, so only new content is checked.
+``gofmt -e -l`` process checks all the files stage 7 wrote at once, and each
+file it rejects is reported with gofmt's first message for it. Verdicts are
+cached by the file's content and the Go release, so only new content is
+checked.
 """
 
 from __future__ import annotations
@@ -19,6 +20,19 @@ from .errors import GoEnvironmentError
 
 if TYPE_CHECKING:
     from .cache import Store
+    from .emit import Written
+    from .places import Layout
+
+
+def rejected_files(layout: Layout, written: Sequence[Written], cache: Cache) -> dict[str, str]:
+    """The written files (by shadow path) gofmt rejects, each with its first error."""
+    from .cache import Memo
+
+    staging = layout.staging
+    verdicts = Memo(cache, "gofmt", str(layout.root))
+    bad = rejected(layout.env.gofmt, [staging / w.shadow for w in written], verdicts, layout.env.goversion)
+    verdicts.save()
+    return {w.shadow: bad[staging / w.shadow] for w in written if staging / w.shadow in bad}
 
 
 def rejected(gofmt: str, files: Sequence[Path], cache: Store | None = None, go_version: str = "") -> dict[Path, str]:

@@ -1,4 +1,4 @@
-"""The wheel carries the package, the built-in aspects and the overlay-gen command."""
+"""The wheel carries the package, the integrations (aspects and Go code) and the overlay-gen command."""
 
 from __future__ import annotations
 
@@ -22,13 +22,20 @@ def test_wheel_ships_builtin_aspects_and_loads_them(tmp_path: Path) -> None:
         entry_points = zf.read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
         zf.extractall(tmp_path / "site")
     shipped = sorted(n.removeprefix("overlay_gen/aspects/") for n in names if n.startswith("overlay_gen/aspects/"))
-    assert shipped == sorted(p.name for p in (REPO / "aspects").glob("*.toml"))
+    # Each integration's aspects and Go module; not its fixture or golden files, which only the tests read.
+    wanted = sorted(
+        p.relative_to(REPO / "aspects").as_posix()
+        for p in (REPO / "aspects").rglob("*")
+        if p.is_file() and not {"fixture", "golden"} & set(p.relative_to(REPO / "aspects").parts)
+    )
+    assert shipped == wanted
+    assert "runtime/integration.toml" in shipped and "runtime/otelrt.go" in shipped
     assert "overlay-gen = overlay_gen.cli:main" in entry_points
     # Import from the unpacked wheel, far from the source tree.
     probe = (
-        "import overlay_gen.aspect as a; from pathlib import Path;"
-        "files = a.builtin_files(); print(files[0][0]);"
-        "print([x.id for p, d in files for x in a.load_file(p, d)])"
+        "import overlay_gen.aspect as a, overlay_gen.integration as i;"
+        "found = i.catalog(); print(found[0].file);"
+        "print([x.id for n in found for x in a.load_file(n.file, n.display, integration=True)])"
     )
     out = subprocess.run(
         [sys.executable, "-c", probe],

@@ -2,30 +2,49 @@
 
 from __future__ import annotations
 
-from overlay_gen.requirements import missing, needs, runtime_go_mod, runtime_module, version_key
+from overlay_gen.integration import catalog, modules_by_path
+from overlay_gen.model import version_key
+from overlay_gen.requirements import missing, module_go_mod, needs
+
+MODULES = modules_by_path(catalog())
+RUNTIME = MODULES["overlay-gen.invalid/otelrt"]
+NETHTTP = MODULES["overlay-gen.invalid/nethttp"]
 
 
-def test_runtime_module_is_read_from_the_shipped_sources() -> None:
-    runtime = runtime_module()
-    assert runtime.path == "overlay-gen.invalid/otelrt"
-    assert "otelrt.go" in runtime.files and "signals_unix.go" in runtime.files
-    assert "go.opentelemetry.io/otel/sdk/trace" in runtime.imports
-    assert "os/signal" not in runtime.imports  # standard library packages need no module
-    assert set(runtime.requires) >= {"go.opentelemetry.io/otel", "go.opentelemetry.io/contrib/exporters/autoexport"}
-    assert all(v.startswith("v") for v in runtime.requires.values())
+def test_integration_modules_are_read_from_the_shipped_sources() -> None:
+    assert RUNTIME.directory.name == "runtime"
+    assert "otelrt.go" in RUNTIME.files and "signals_unix.go" in RUNTIME.files
+    imports = RUNTIME.packages["overlay-gen.invalid/otelrt"]
+    assert "go.opentelemetry.io/otel/sdk/trace" in imports
+    assert "os/signal" not in imports  # standard library packages need no module
+    assert set(RUNTIME.requires) >= {"go.opentelemetry.io/otel", "go.opentelemetry.io/contrib/exporters/autoexport"}
+    assert all(v.startswith("v") for v in RUNTIME.requires.values())
+    # A module that builds on the runtime requires it, and its package imports it.
+    assert "overlay-gen.invalid/otelrt" in NETHTTP.requires
+    assert "overlay-gen.invalid/otelrt" in NETHTTP.packages["overlay-gen.invalid/nethttp"]
 
 
-def test_needs_the_runtime_modules_only_when_the_runtime_is_imported() -> None:
-    plain = needs({"fmt", "example.com/app/util"}, "example.com/app")
-    assert not plain.runtime and not plain.modules and plain.packages == ()
-    traced = needs({"overlay-gen.invalid/otelrt", "example.com/other/pkg"}, "example.com/app")
-    assert traced.runtime and traced.modules == runtime_module().requires
+def test_needs_only_the_integration_modules_imported_and_what_they_require() -> None:
+    plain = needs({"fmt", "example.com/app/util"}, "example.com/app", MODULES)
+    assert plain.modules == () and not plain.requires and plain.packages == ()
+
+    traced = needs({"overlay-gen.invalid/nethttp", "example.com/other/pkg"}, "example.com/app", MODULES)
+    assert [m.path for m in traced.modules] == ["overlay-gen.invalid/nethttp", "overlay-gen.invalid/otelrt"]
+    assert set(traced.requires) >= set(RUNTIME.requires) - {"overlay-gen.invalid/otelrt"}
+    assert not any(m.startswith("overlay-gen.invalid/") for m in traced.requires)
     assert traced.packages == ("example.com/other/pkg",)
+    # What pin puts in the tools file: the packages the modules import, none of the integrations'.
+    assert "go.opentelemetry.io/otel/sdk/trace" in traced.imports
+    assert not any(p.startswith("overlay-gen.invalid/") for p in traced.imports)
+
+    slog = needs({"overlay-gen.invalid/slogtrace"}, "example.com/app", MODULES)
+    assert [m.path for m in slog.modules] == ["overlay-gen.invalid/slogtrace"]
+    assert "go.opentelemetry.io/contrib/exporters/autoexport" not in slog.requires
 
 
-def test_missing_reports_absent_and_too_old_modules() -> None:
-    need = needs({"overlay-gen.invalid/otelrt", "example.com/lib/x"}, "example.com/app")
-    current = dict(runtime_module().requires)
+def test_missing_reports_absent_and_too_old_modules_but_takes_any_library_release() -> None:
+    need = needs({"overlay-gen.invalid/otelrt", "example.com/lib/x"}, "example.com/app", MODULES)
+    current = dict(need.requires)
     old_otel = "v1.0.0"
     go_mod = {
         "Require": [
@@ -40,6 +59,11 @@ def test_missing_reports_absent_and_too_old_modules() -> None:
     go_mod["Require"].append({"Path": "example.com/lib", "Version": "v0.1.0"})
     go_mod["Require"][-2]["Version"] = "v99.0.0"  # newer than needed is fine
     assert missing(need, go_mod) == []
+    # An instrumented library's module: the user's release, older than the integration's own go.mod names.
+    library = needs({"overlay-gen.invalid/otelrt"}, "example.com/app", MODULES, libraries={"go.opentelemetry.io/otel"})
+    assert missing(library, {"Require": [{"Path": m, "Version": "v0.0.1"} for m in library.requires]}) == [
+        f"{m} {v}" for m, v in sorted(library.requires.items()) if m != "go.opentelemetry.io/otel"
+    ]
 
 
 def test_versions_order_as_semver() -> None:
@@ -47,9 +71,10 @@ def test_versions_order_as_semver() -> None:
     assert sorted(reversed(ordered), key=version_key) == ordered
 
 
-def test_runtime_go_mod_uses_the_main_modules_versions() -> None:
+def test_module_go_mod_uses_the_main_modules_versions() -> None:
     go_mod = {"Go": "1.26.0", "Require": [{"Path": "go.opentelemetry.io/otel", "Version": "v1.99.0"}]}
-    text = runtime_go_mod(go_mod)
-    assert text.startswith("module overlay-gen.invalid/otelrt\n\ngo 1.26.0\n")
+    text = module_go_mod(NETHTTP, go_mod)
+    assert text.startswith("module overlay-gen.invalid/nethttp\n\ngo 1.26.0\n")
     assert "\tgo.opentelemetry.io/otel v1.99.0\n" in text
-    assert f"\tgo.opentelemetry.io/otel/sdk {runtime_module().requires['go.opentelemetry.io/otel/sdk']}\n" in text
+    assert f"\tgo.opentelemetry.io/otel/trace {NETHTTP.requires['go.opentelemetry.io/otel/trace']}\n" in text
+    assert "\toverlay-gen.invalid/otelrt v0.0.0\n" in text

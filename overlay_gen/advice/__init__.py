@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from ..captures import KNOWN, Capture, values
+from ..captures import KNOWN, TAKES_ARGUMENT, Capture
 from ..edits import Edit, Import
 from ..registry import Registry
 from ..template import Form, Template, compile_template
@@ -72,6 +72,15 @@ class NewFile:
     aspect: str
 
 
+@attrs.frozen
+class Rendered:
+    """A template's code for one site, and the edits of the source it needs
+    (names for what had none: advice returns them with its own)."""
+
+    text: str
+    edits: tuple[Edit, ...] = ()
+
+
 @attrs.define
 class Site:
     """One place an advice applies: a capture, its order, the file's imports."""
@@ -90,13 +99,23 @@ class Site:
         template: Template,
         overrides: Mapping[str, str] | None = None,
         imports: ImportAllocator | None = None,
-    ) -> str:
-        """The template's code for this site; ``overrides`` replace placeholder values."""
+    ) -> Rendered:
+        """The template's code for this site, and the edits its placeholders'
+        values need; ``overrides`` replace placeholder values."""
         allocator = imports or self.imports
         aliases = {key: allocator.alias(key, path) for key, path in template.imports.items()}
         overrides = overrides or {}
-        given = {name: overrides[name] for name in template.placeholders if name in overrides}
-        return template.render({**values(self.capture, template.placeholders - set(given)), **given}, aliases)
+        texts: dict[str, str] = {}
+        edits: list[Edit] = []
+        for ref in sorted(template.placeholders):
+            if ref in overrides:
+                texts[ref] = overrides[ref]
+                continue
+            name, _, argument = ref.partition(":")
+            value = self.capture.value(name, argument or None)
+            texts[ref] = value.text
+            edits += value.edits
+        return Rendered(template.render(texts, aliases), tuple(edits))
 
     def edit(self, start: int, end: int, text: str, priority: int | None = None) -> Edit:
         return Edit(start, end, text, self.aspect, self.order if priority is None else priority)
@@ -123,7 +142,7 @@ def read_template(value: Any, loc: Loc, form: Form) -> Template:
     table = loc.table(value, ["template", "imports"], required=["template"])
     text = (loc / "template").string(table["template"]).strip("\n")
     imports = (loc / "imports").string_table(table.get("imports", {}))
-    return compile_template(text, imports, form, KNOWN, loc)
+    return compile_template(text, imports, form, KNOWN, loc, TAKES_ARGUMENT)
 
 
 @attrs.frozen
@@ -168,6 +187,7 @@ __all__ = [
     "Advice",
     "ImportAllocator",
     "NewFile",
+    "Rendered",
     "Site",
     "Skip",
     "TemplateAdvice",

@@ -35,5 +35,5 @@ class AddFile(TemplateAdvice):
         allocator = ImportAllocator(b"")
         code = site.render(self.template, imports=allocator)
         name = "og." + re.sub(r"[^A-Za-z0-9_.-]+", "-", site.aspect) + ".go"
-        site.new_files.append(NewFile(name, code, tuple(allocator.added), site.aspect))
-        return []
+        site.new_files.append(NewFile(name, code.text, tuple(allocator.added), site.aspect))
+        return list(code.edits)

@@ -31,4 +31,5 @@ class AddStructField(TemplateAdvice):
         if fields is None:
             raise Skip("the struct has no field list")
         close = fields.end_byte - 1
-        return [site.edit(close, close, f"\n{site.render(self.template)}\n")]
+        added = site.render(self.template)
+        return [site.edit(close, close, f"\n{added.text}\n"), *added.edits]

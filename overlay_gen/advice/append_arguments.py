@@ -33,5 +33,5 @@ class AppendArguments(TemplateAdvice):
         close = args.end_byte - 1
         last_token = args.children[-2] if len(args.children) >= 2 else None
         needs_comma = bool(existing) and (last_token is None or last_token.type != ",")
-        text = (", " if needs_comma else "") + site.render(self.template)
-        return [site.edit(close, close, text)]
+        arguments = site.render(self.template)
+        return [site.edit(close, close, (", " if needs_comma else "") + arguments.text), *arguments.edits]

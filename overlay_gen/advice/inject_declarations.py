@@ -27,4 +27,5 @@ class InjectDeclarations(TemplateAdvice):
     def edits(self, site: Site) -> list[Edit]:
         source = site.capture.pf.source
         lead = "\n" if source.endswith(b"\n") else "\n\n"
-        return [site.edit(len(source), len(source), f"{lead}{site.render(self.template)}\n")]
+        declarations = site.render(self.template)
+        return [site.edit(len(source), len(source), f"{lead}{declarations.text}\n"), *declarations.edits]

@@ -31,4 +31,4 @@ class PrependStatements(TemplateAdvice):
         if body is None:
             raise Skip("the function has no body")
         code = site.render(self.template)
-        return [site.edit(body.start_byte + 1, body.start_byte + 1, f"\n{code}\n")]
+        return [site.edit(body.start_byte + 1, body.start_byte + 1, f"\n{code.text}\n"), *code.edits]

@@ -27,4 +27,5 @@ class ReplaceCallTarget(TemplateAdvice):
     def edits(self, site: Site) -> list[Edit]:
         target = site.capture.require("call_expression").child_by_field_name("function")
         assert target is not None
-        return [site.edit(target.start_byte, target.end_byte, site.render(self.template))]
+        replacement = site.render(self.template)
+        return [site.edit(target.start_byte, target.end_byte, replacement.text), *replacement.edits]

@@ -42,8 +42,10 @@ class WrapExpression(TemplateAdvice):
         assert node is not None
         marker = "\x00expr\x00"
         # Render with the expression replaced by a marker, then split around it.
-        before, after = site.render(self.template, overrides={"expr": marker}).split(marker)
+        wrapped = site.render(self.template, overrides={"expr": marker})
+        before, after = wrapped.text.split(marker)
         return [
             site.edit(node.start_byte, node.start_byte, before, -site.order),
             site.edit(node.end_byte, node.end_byte, after, site.order),
+            *wrapped.edits,
         ]

@@ -21,9 +21,9 @@ from typing import Any, ClassVar
 
 from tree_sitter import Node
 
+from ..model import Package
 from ..parse import ParsedFile
 from ..registry import Registry
-from ..resolve import Package
 from ..tomlkeys import Loc
 
 ParseFn = Callable[[Any, Loc], "JoinPoint"]
@@ -98,6 +98,7 @@ from . import (
     main_package,
     origin,
     package,
+    parameter,
     struct_definition,
     struct_literal,
     test_main,
@@ -117,6 +118,7 @@ __all__ = [
     "main_package",
     "origin",
     "package",
+    "parameter",
     "parse_join_point",
     "register",
     "struct_definition",

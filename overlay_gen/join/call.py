@@ -24,8 +24,8 @@ import attrs
 from tree_sitter import Node
 
 from ..gotypes import canonical, normalize, split_qualified
+from ..model import Package
 from ..parse import FUNCTION_NODES, ParsedFile, enclosing
-from ..resolve import Package
 from ..tomlkeys import Loc
 from . import JoinPoint, ParseFn, register
 from .function_declaration import type_matches

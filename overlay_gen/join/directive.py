@@ -16,8 +16,8 @@ from typing import Any
 import attrs
 from tree_sitter import Node
 
+from ..model import Package
 from ..parse import FUNCTION_NODES, ParsedFile
-from ..resolve import Package
 from ..tomlkeys import Loc
 from . import JoinPoint, ParseFn, register
 

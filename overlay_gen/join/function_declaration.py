@@ -19,8 +19,8 @@ import attrs
 from tree_sitter import Node
 
 from ..gotypes import canonical, normalize
+from ..model import Package
 from ..parse import ParsedFile
-from ..resolve import Package
 from ..tomlkeys import Loc
 from . import JoinPoint, ParseFn, glob_match, register
 from ._signature import Signature

@@ -13,8 +13,8 @@ from typing import Any
 import attrs
 from tree_sitter import Node
 
+from ..model import Package
 from ..parse import ParsedFile
-from ..resolve import Package
 from ..tomlkeys import Loc
 from . import JoinPoint, ParseFn, register
 from ._signature import Signature

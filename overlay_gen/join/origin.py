@@ -14,8 +14,8 @@ from typing import Any
 
 import attrs
 
+from ..model import Package
 from ..parse import ParsedFile
-from ..resolve import Package
 from ..tomlkeys import Loc, suggest
 from . import JoinPoint, ParseFn, register
 

@@ -17,8 +17,8 @@ import attrs
 from tree_sitter import Node
 
 from ..gotypes import canonical, normalize, split_qualified
+from ..model import Package
 from ..parse import ParsedFile
-from ..resolve import Package
 from ..tomlkeys import Loc, suggest
 from . import JoinPoint, ParseFn, register
 

@@ -1,8 +1,8 @@
-// Package goroutine gives overlay-gen's runtime the goroutine-local span
+// Package goroutines gives overlay-gen's runtime the goroutine-local span
 // context: a field overlay-gen adds to runtime.g, reached through accessors
 // the overlaid runtime exports with push linknames. It only exists under
 // overlay-gen's overlay, which also makes goroutines inherit the field.
-package goroutine
+package goroutines
 
 import (
 	"context"

@@ -1,5 +1,6 @@
 // Package otelrt is the OpenTelemetry runtime that overlay-gen links into
-// instrumented programs. Injected code calls it; nothing else should.
+// every instrumented program; the other integrations' Go code builds on it.
+// Injected code calls it; nothing else should.
 //
 // Init, called first thing in main, builds the TracerProvider from the
 // standard OTEL_* environment variables: the exporter (OTEL_TRACES_EXPORTER,
@@ -10,6 +11,10 @@
 // binary name. OTEL_SDK_DISABLED=true leaves OpenTelemetry's no-op provider
 // in place. Spans are flushed when main returns (the function Init returns),
 // on Exit (which stands in for os.Exit) and on SIGINT or SIGTERM.
+//
+// It also keeps the goroutine's active span (Activate, Parent), which the
+// goroutines integration stores in runtime.g: code that passes no context
+// still nests under the span its goroutine is in.
 package otelrt
 
 import (
@@ -25,22 +30,14 @@ import (
 	"go.opentelemetry.io/contrib/propagators/autoprop"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 )
 
-// ScopeName is the instrumentation scope of the spans overlay-gen creates.
-const ScopeName = "overlay-gen"
-
 const shutdownTimeout = 5 * time.Second
 
 var (
-	// The global tracer delegates to whatever provider is installed, also
-	// when Init runs after a package-level variable captured it.
-	tracer = otel.Tracer(ScopeName)
-
 	initOnce     sync.Once
 	shutdownOnce sync.Once
 	provider     *sdktrace.TracerProvider
@@ -152,7 +149,9 @@ func SetGoroutineStore(load func() context.Context, store func(context.Context))
 func GoroutineContext() context.Context { return goroutineContext() }
 
 // Activate makes ctx the goroutine's active span context and returns the
-// function that puts the previous one back.
+// function that puts the previous one back. A span that starts without
+// handing its context to the code it runs (a server's handler, an annotated
+// function) activates it, and restores the previous one when it ends.
 func Activate(ctx context.Context) (restore func()) {
 	previous := goroutineContext()
 	setGoroutineContext(ctx)
@@ -174,107 +173,4 @@ func Parent(ctx context.Context) context.Context {
 		}
 	}
 	return ctx
-}
-
-// --- spans of annotated functions ------------------------------------------
-
-// Span is a span an annotated function started, and the goroutine's active
-// span context from before it, which End puts back.
-type Span struct {
-	trace.Span
-	previous context.Context
-}
-
-// StartContext starts a span whose parent is *ctx and makes *ctx the new
-// span's context, so the function body and its callees see it.
-func StartContext(ctx *context.Context, name, tags string) Span {
-	next, span := start(Parent(*ctx), name, tags)
-	*ctx = next
-	return span
-}
-
-// request is what StartRequest needs of *http.Request, without importing
-// net/http into every program.
-type request[R any] interface {
-	Context() context.Context
-	WithContext(ctx context.Context) R
-}
-
-// StartRequest starts a span whose parent is the request's context and
-// replaces *r with a shallow copy carrying the new span's context.
-func StartRequest[R request[R]](r *R, name, tags string) Span {
-	next, span := start(Parent((*r).Context()), name, tags)
-	*r = (*r).WithContext(next)
-	return span
-}
-
-// StartRoot starts a span for a function with no context: its parent is the
-// goroutine's active span, if any, else none.
-func StartRoot(_ any, name, tags string) Span {
-	_, span := start(Parent(nil), name, tags)
-	return span
-}
-
-// End ends a span started by a Start function; instrumented functions defer
-// it. errp points at the function's error result (nil when it has none): a
-// non-nil error is recorded and sets the status to Error. A panic is recorded
-// the same way and then continues.
-func End(span Span, errp *error) {
-	defer setGoroutineContext(span.previous)
-	if r := recover(); r != nil {
-		err := fmt.Errorf("panic: %v", r)
-		span.RecordError(err, trace.WithStackTrace(true))
-		span.SetStatus(codes.Error, err.Error())
-		span.End()
-		panic(r)
-	}
-	if errp != nil && *errp != nil {
-		span.RecordError(*errp)
-		span.SetStatus(codes.Error, (*errp).Error())
-	}
-	span.End()
-}
-
-func start(parent context.Context, name, tags string) (context.Context, Span) {
-	t := parseTags(tags)
-	if t.name != "" {
-		name = t.name
-	}
-	ctx, span := tracer.Start(parent, name, trace.WithAttributes(t.attributes...))
-	previous := goroutineContext()
-	setGoroutineContext(ctx)
-	return ctx, Span{span, previous}
-}
-
-type parsedTags struct {
-	name       string
-	attributes []attribute.KeyValue
-}
-
-var tagCache sync.Map // string -> parsedTags
-
-// parseTags reads directive arguments, "key:value" pairs separated by
-// spaces, as orchestrion's //dd:span does: span.name names the span, every
-// other pair becomes a string attribute. Each distinct string is parsed once.
-func parseTags(tags string) parsedTags {
-	if tags == "" {
-		return parsedTags{}
-	}
-	if cached, ok := tagCache.Load(tags); ok {
-		return cached.(parsedTags)
-	}
-	var t parsedTags
-	for _, field := range strings.Fields(tags) {
-		key, value, found := strings.Cut(field, ":")
-		switch {
-		case !found || key == "":
-			continue
-		case key == "span.name":
-			t.name = value
-		default:
-			t.attributes = append(t.attributes, attribute.String(key, value))
-		}
-	}
-	tagCache.Store(tags, t)
-	return t
 }

@@ -4,8 +4,9 @@
 // and carries the trace context (OTEL_PROPAGATORS, W3C traceparent by default)
 // to the server; every request an http.Server serves gets a SERVER span that
 // continues the incoming trace context, is the context the handler's
-// r.Context() holds, and is named after the ServeMux pattern that matched.
-// Attributes follow the OpenTelemetry HTTP semantic conventions.
+// r.Context() holds, and is named after the route that matched: the one a
+// router integration gave SetRoute, else the ServeMux pattern. Attributes
+// follow the OpenTelemetry HTTP semantic conventions.
 //
 // overlay-gen links this package into programs that use net/http, whose
 // rewritten sources call OverlayGenClient and OverlayGenServer; it only
@@ -21,6 +22,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -96,6 +98,35 @@ func startClient(req *http.Request) (*http.Request, func(*http.Response, error))
 	}
 }
 
+// served is what the server knows of a request it serves while its handler
+// runs: the route a router matched, if one said so.
+type served struct {
+	mu    sync.Mutex
+	route string
+}
+
+type servedKey struct{}
+
+// SetRoute names the server span of the request that ctx belongs to after
+// the route template a router matched ("/users/:id", "/orders/{id}"): the
+// span is named "{method} {route}" and gets http.route, in place of the
+// ServeMux pattern. The router integrations call it; when routers are
+// mounted in one another, the last call (the router that knows the whole
+// route) wins. Outside a request net/http serves, it does nothing.
+func SetRoute(ctx context.Context, route string) {
+	if s, ok := ctx.Value(servedKey{}).(*served); ok && route != "" {
+		s.mu.Lock()
+		s.route = route
+		s.mu.Unlock()
+	}
+}
+
+func (s *served) matched() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.route
+}
+
 func startServer(_ http.ResponseWriter, req *http.Request) (*http.Request, func(status int)) {
 	ctx := otel.GetTextMapPropagator().Extract(req.Context(), propagation.HeaderCarrier(req.Header))
 	scheme := "http"
@@ -119,15 +150,20 @@ func startServer(_ http.ResponseWriter, req *http.Request) (*http.Request, func(
 		attrs = append(attrs, semconv.ClientAddress(host))
 	}
 	ctx, span := tracer.Start(ctx, method, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(attrs...))
-	served := req.WithContext(ctx)
+	state := &served{}
+	handled := req.WithContext(context.WithValue(ctx, servedKey{}, state))
 	restore := otelrt.Activate(ctx) // the handler's goroutine: its active span is this one
-	return served, func(status int) {
+	return handled, func(status int) {
 		defer restore()
 		if status == 0 {
 			status = http.StatusOK // nothing written: net/http sends 200
 		}
-		// The ServeMux records the pattern it matched on the request it was given.
-		if route := routeOf(served.Pattern); route != "" {
+		// A router's route, else the pattern a ServeMux records on the request it was given.
+		route := state.matched()
+		if route == "" {
+			route = routeOf(handled.Pattern)
+		}
+		if route != "" {
 			span.SetName(method + " " + route)
 			span.SetAttributes(semconv.HTTPRoute(route))
 		}
