@@ -1,0 +1,181 @@
+"""Every integration, from its own folder of aspects/ (docs/integrations.md).
+
+An integration with a fixture (``aspects/<name>/fixture/``: a program written
+as a user of the library would write it, which exercises the library over
+real loopback connections and exits) is checked twice:
+
+* its golden files (``aspects/<name>/golden/``): what overlay-gen makes of the
+  fixture's own files, exactly (fast tier: generation only);
+  ``OVERLAY_GEN_UPDATE_GOLDEN=1`` rewrites them from the run;
+* its trace (full tier): the fixture is built with the overlay at each library
+  release the integration's ``tested`` list names (the oldest and the newest
+  it claims), run against the servers ``fixture.toml`` asks for, and the spans
+  it exports to a real OTLP receiver are compared with
+  ``fixture/expected-trace.toml``.
+
+``fixture.toml`` (optional) says how to run it::
+
+    servers = ["redis"]   # started by the tests: redis (REDIS_ADDR), postgres (DATABASE_URL)
+    timeout = 60          # seconds the program may take
+
+All fixtures share the tests' module cache (build/gomodcache) and the user's
+Go build cache, so each library and the OpenTelemetry SDK compile once.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import go, otlp_env, overlay_gen
+from otlp import OtlpReceiver
+from traces import assert_trace
+
+from overlay_gen.gocmd import scan_go_mod
+from overlay_gen.integration import Integration, catalog
+from overlay_gen.model import is_standard, within
+
+UPDATE = os.environ.get("OVERLAY_GEN_UPDATE_GOLDEN") == "1"
+FIXTURE_KEYS = frozenset({"servers", "timeout"})
+
+# What each server a fixture asks for gives it, from the session's server of that kind.
+SERVERS: dict[str, tuple[str, Callable[[Any], dict[str, str]]]] = {
+    "redis": ("redis", lambda server: {"REDIS_ADDR": server.addr}),
+    "postgres": ("postgres", lambda server: {"DATABASE_URL": server.dsn}),
+}
+
+INTEGRATIONS = catalog()
+WITH_FIXTURE = [i for i in INTEGRATIONS if (i.file.parent / "fixture").is_dir()]
+
+
+def _fixture(integration: Integration) -> Path:
+    return integration.file.parent / "fixture"
+
+
+def _settings(integration: Integration) -> dict[str, Any]:
+    path = _fixture(integration) / "fixture.toml"
+    settings = tomllib.loads(path.read_text()) if path.is_file() else {}
+    unknown = set(settings) - FIXTURE_KEYS
+    assert not unknown, f"{path}: unknown keys {sorted(unknown)}"
+    assert all(s in SERVERS for s in settings.get("servers", [])), f"{path}: servers are {sorted(SERVERS)}"
+    return settings
+
+
+def library_module(integration: Integration, go_mod: Path) -> str:
+    """The module of the first library package the integration instruments, as go.mod requires it."""
+    _, requires = scan_go_mod(go_mod.read_text())
+    library = next(p for p in integration.instruments if not is_standard(p))
+    return max((m for m in requires if within(library, m)), key=len)
+
+
+def _copy(integration: Integration, dest: Path) -> Path:
+    root = dest / integration.name
+    shutil.copytree(_fixture(integration), root, ignore=shutil.ignore_patterns(".overlay-gen", "overlay.json"))
+    return root
+
+
+def _generated(root: Path, env: dict[str, str]) -> dict[str, str]:
+    """Generate the fixture's overlay; the shadow content of each of its own files, by module path."""
+    proc = overlay_gen(root, ".", env=env)
+    assert proc.returncode == 0, proc.stderr
+    import json
+
+    replace = json.loads((root / "overlay.json").read_text())["Replace"]
+    found = {}
+    for build, shadow in replace.items():
+        path = Path(build)
+        if path.is_relative_to(root) and path.name != "go.mod":
+            found[path.relative_to(root).as_posix()] = Path(shadow).read_text()
+    return found
+
+
+# --- what every integration's folder holds (no Go needed) -------------------------------
+
+
+@pytest.mark.parametrize("integration", INTEGRATIONS, ids=[i.name for i in INTEGRATIONS])
+def test_integration_folder_is_complete(integration: Integration) -> None:
+    folder = integration.file.parent
+    assert integration.aspect_ids, f"{folder}: no aspects"
+    libraries = [p for p in integration.instruments if not is_standard(p)]
+    if not libraries:
+        return
+    # A library integration says which releases it supports, is tested on its oldest and newest,
+    # and has a fixture with an expected trace and golden files.
+    assert integration.versions is not None, f"{integration.display}: no 'versions'"
+    assert len(integration.tested) >= 2, f"{integration.display}: 'tested' names the oldest and newest release"
+    assert (folder / "fixture" / "expected-trace.toml").is_file(), f"{folder}: no fixture/expected-trace.toml"
+    assert (folder / "golden").is_dir(), f"{folder}: no golden/ (OVERLAY_GEN_UPDATE_GOLDEN=1 writes it)"
+    module = library_module(integration, folder / "fixture" / "go.mod")
+    _, requires = scan_go_mod((folder / "fixture" / "go.mod").read_text())
+    assert requires[module][0] == integration.tested[-1], "the fixture's go.mod requires the newest tested release"
+    _settings(integration)
+
+
+@pytest.mark.parametrize("integration", WITH_FIXTURE, ids=[i.name for i in WITH_FIXTURE])
+def test_golden_files_are_what_overlay_gen_makes_of_the_fixture(
+    integration: Integration, tmp_path: Path, go_env: dict[str, str]
+) -> None:
+    found = _generated(_copy(integration, tmp_path), go_env)
+    golden = integration.file.parent / "golden"
+    if UPDATE:
+        shutil.rmtree(golden, ignore_errors=True)
+        for name, text in found.items():
+            (golden / name).parent.mkdir(parents=True, exist_ok=True)
+            (golden / name).write_text(text)
+    want = {p.relative_to(golden).as_posix(): p.read_text() for p in golden.rglob("*") if p.is_file()}
+    assert sorted(found) == sorted(want), "the overlay holds other files of the fixture than golden/"
+    for name, text in want.items():
+        assert found[name] == text, f"{name} differs from golden/{name} (OVERLAY_GEN_UPDATE_GOLDEN=1 rewrites it)"
+
+
+# --- the fixture, built and run at each tested release -------------------------------------
+
+
+def _runs() -> list[Any]:
+    return [
+        pytest.param(i, version, id=f"{i.name}-{version}" if version else i.name)
+        for i in WITH_FIXTURE
+        for version in (i.tested or [""])
+    ]
+
+
+@pytest.mark.gobuild
+@pytest.mark.parametrize(("integration", "version"), _runs())
+def test_fixture_exports_the_expected_trace(
+    integration: Integration,
+    version: str,
+    tmp_path: Path,
+    go_env: dict[str, str],
+    receiver: OtlpReceiver,
+    request: pytest.FixtureRequest,
+) -> None:
+    settings = _settings(integration)
+    root = _copy(integration, tmp_path)
+    if version:
+        module = library_module(integration, root / "go.mod")
+        go(root, "get", f"{module}@{version}", env=go_env)
+        assert f"{module} {version}" in (root / "go.mod").read_text()
+    proc = overlay_gen(root, ".", env=go_env)
+    assert proc.returncode == 0, proc.stderr
+    go(root, "build", "-overlay=overlay.json", "-o", "fixture", ".", env=go_env)
+
+    extra: dict[str, str] = {}
+    for name in settings.get("servers", []):
+        fixture_name, variables = SERVERS[name]
+        extra.update(variables(request.getfixturevalue(fixture_name)))
+    run = subprocess.run(
+        [str(root / "fixture")],
+        cwd=root,
+        env=otlp_env(go_env, receiver, **extra),
+        capture_output=True,
+        text=True,
+        timeout=settings.get("timeout", 60),
+    )
+    assert run.returncode == 0, f"the fixture failed ({run.returncode}):\n{run.stdout}\n{run.stderr}"
+    assert_trace(_fixture(integration) / "expected-trace.toml", receiver.spans())
