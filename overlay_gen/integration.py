@@ -304,7 +304,7 @@ def status(
     found = [p for p in integration.instruments if p in reachable]
     if integration.instruments and not found:
         listed = integration.instruments
-        what = f"{listed[0]} is" if len(listed) == 1 else f"none of {', '.join(listed)} is"
+        what = f"{listed[0]} is not" if len(listed) == 1 else f"none of {', '.join(listed)} is"
         return Status(integration, NOT_APPLICABLE, f"{what} in the build's package graph")
     if integration.go is not None and not integration.go.allows(go_version):
         return Status(integration, SKIPPED, f"{go_version}: it supports Go {integration.go.text}")

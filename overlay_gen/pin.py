@@ -10,11 +10,19 @@ versions the integrations were tested with, or the versions go.mod already
 has when those are newer. Running it again changes nothing. A plain ``go
 build`` keeps working: the file is excluded from builds, and go.mod and
 go.sum stay consistent because the go command itself updates them.
+
+An instrumented library is the user's to choose: pin never upgrades it to
+instrument it. An instrumentation package whose tested release requires a
+newer release of the library than go.mod has (redisotel v9.23.0 needs
+go-redis v9.23.0) is pinned at its newest release that does not
+(:func:`fitting_version`).
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 import attrs
@@ -22,7 +30,7 @@ import attrs
 from . import requirements
 from .cache import Cache
 from .errors import GoEnvironmentError
-from .gocmd import go_binary, read_go_mod
+from .gocmd import go_binary, read_go_mod, scan_go_mod
 from .model import BuildContext, Package, version_key, within
 from .parse import ParsedFile
 from .resolve import go_env
@@ -59,14 +67,18 @@ def pin(directory: Path, extra_aspects: tuple[Path, ...] = (), builtin: bool = T
 
     packages = set(need.packages) | set(need.imports)
     required = {r["Path"]: r["Version"] for r in go_mod.get("Require") or []}
+    held = {m: required[m] for m in need.libraries if m in required}  # the user's releases of the libraries
+    versions: dict[str, str] = {}
     requested = []
     for package in sorted(packages):
         module = next((m for m in need.requires if within(package, m)), None)
         if module is None:
             requested.append(package)  # no tested version: whatever go get chooses
             continue
-        version = max(need.requires[module], required.get(module, "v0.0.0"), key=version_key)
-        requested.append(f"{package}@{version}")
+        if module not in versions:
+            version = max(need.requires[module], required.get(module, "v0.0.0"), key=version_key)
+            versions[module] = fitting_version(module, version, held, root, floor=required.get(module, ""))
+        requested.append(f"{package}@{versions[module]}")
 
     before = {name: _read(root / name) for name in ("go.mod", "go.sum", TOOLS_FILE)}
     _write_tools_file(root, sorted(packages))
@@ -78,6 +90,63 @@ def pin(directory: Path, extra_aspects: tuple[Path, ...] = (), builtin: bool = T
             raise GoEnvironmentError(f"go get: {lines[-1].strip() if lines else 'failed'}")
     changed = tuple(name for name, content in before.items() if _read(root / name) != content)
     return PinResult(root, tuple(sorted(packages)), tuple(requested), changed)
+
+
+def fitting_version(module: str, wanted: str, libraries: Mapping[str, str], root: Path, floor: str = "") -> str:
+    """``wanted``, unless that release of ``module`` requires one of the
+    ``libraries`` (module -> the user's release) at a newer release than the
+    user has; then the newest release between ``floor`` and ``wanted`` that
+    does not. With none, ``wanted`` (go get upgrades the library then)."""
+
+    def fits(version: str) -> bool:
+        return all(
+            version_key(needed) <= version_key(libraries[m])
+            for m, (needed, _) in _requirements(module, version, root).items()
+            if m in libraries
+        )
+
+    if not libraries or fits(wanted):
+        return wanted
+    candidates = sorted(
+        (
+            v
+            for v in _versions(module, root)
+            if "-" not in v and version_key(floor or "v0.0.0") <= version_key(v) < version_key(wanted)
+        ),
+        key=version_key,
+    )
+    # Releases require newer libraries as they go: the newest that fits is found by bisection.
+    low, high = 0, len(candidates)  # candidates[:low] fit, candidates[high:] do not
+    while low < high:
+        middle = (low + high) // 2
+        if fits(candidates[middle]):
+            low = middle + 1
+        else:
+            high = middle
+    return candidates[low - 1] if low else wanted
+
+
+def _versions(module: str, root: Path) -> list[str]:
+    proc = subprocess.run(
+        [go_binary(), "list", "-m", "-versions", "-json", module], cwd=root, capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        return []
+    versions: list[str] = json.loads(proc.stdout).get("Versions") or []
+    return versions
+
+
+def _requirements(module: str, version: str, root: Path) -> dict[str, tuple[str, bool]]:
+    """What ``module@version``'s go.mod requires (go list fetches that file alone)."""
+    proc = subprocess.run(
+        [go_binary(), "list", "-m", "-json", f"{module}@{version}"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    go_mod = json.loads(proc.stdout).get("GoMod", "") if proc.returncode == 0 and proc.stdout else ""
+    return scan_go_mod(Path(go_mod).read_text())[1] if go_mod else {}
 
 
 def _write_tools_file(root: Path, packages: list[str]) -> None:
