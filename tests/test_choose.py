@@ -127,3 +127,37 @@ def test_explain_names_every_integration_and_why_it_does_not_apply(tmp_path: Pat
     assert "integration build-info: applies: every program" in lines
     assert not any(line.startswith("overlay-gen.chi.") for line in lines)  # its aspects never loaded
     assert len([line for line in lines if line.startswith("integration ")]) == len(BY_NAME)
+
+
+def test_a_program_pays_only_for_the_integrations_that_apply(tmp_path: Path, go_env: dict[str, str]) -> None:
+    """fixtures/spans (net/http, no router, no database): the chi integration's Go module is neither
+    listed, copied nor required; the net-http one is; database/sql's is not."""
+    from conftest import copy_fixture
+
+    from overlay_gen.aspect import configure
+    from overlay_gen.cache import Cache
+    from overlay_gen.fileindex import FileIndex
+    from overlay_gen.model import BuildContext
+    from overlay_gen.options import Options
+    from overlay_gen.pipeline import plan, resolve_and_choose
+    from overlay_gen.resolve import go_env as read_go_env
+
+    root = copy_fixture("spans", tmp_path)
+    cache = Cache(None)
+    resolution, _ = resolve_and_choose(configure(root), BuildContext(root), read_go_env(root), cache, FileIndex(cache))
+    assert "overlay-gen.invalid/nethttp" in resolution.integration_deps
+    assert "overlay-gen.invalid/chitrace" not in resolution.integration_deps  # go.mod has no chi
+    assert not [p for p in resolution.extra if p.import_path.startswith("github.com/go-chi/")]
+
+    with plan(Options(directory=root)) as result:
+        states = {s.integration.name: s.state for s in result.integrations}
+        shipped = {w.display.split("@", 1)[0] for w in result.staged.files if w.display.startswith("overlay-gen.")}
+        go_mod = (result.staged.directory / "go.mod").read_text()
+    assert states["chi"] == NOT_APPLICABLE and states["database-sql"] == NOT_APPLICABLE
+    assert shipped == {
+        "overlay-gen.invalid/otelrt",
+        "overlay-gen.invalid/nethttp",
+        "overlay-gen.invalid/spans",
+        "overlay-gen.invalid/goroutines",
+    }
+    assert "overlay-gen.invalid/chitrace" not in go_mod and "overlay-gen.invalid/dbsql" not in go_mod
