@@ -15,7 +15,6 @@ from collections.abc import Callable, Sequence
 
 import attrs
 
-from . import edits as edits_mod
 from .advice import ImportAllocator, NewFile, Site, Skip
 from .aspect import Aspect
 from .captures import Capture, Missing, where
@@ -48,12 +47,6 @@ class FileResult:
     def changed(self) -> bool:
         """Does the file itself change (not only get new files beside it)?"""
         return bool(self.edits or self.imports)
-
-    def rewritten(self) -> bytes:
-        """The file with its edits applied (stage 6)."""
-        return edits_mod.apply(
-            self.original, self.edits, display=self.display, imports=self.imports, import_at=self.import_at
-        )
 
 
 def advise(

@@ -17,6 +17,28 @@ import attrs
 
 from .errors import RewriteError
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    from .cache import Store
+
+    class Rewrite(Protocol):
+        """What stage 6 needs of a file's result (:class:`.advise.FileResult`)."""
+
+        @property
+        def path(self) -> str: ...
+        @property
+        def display(self) -> str: ...
+        @property
+        def original(self) -> bytes: ...
+        @property
+        def edits(self) -> tuple[Edit, ...]: ...
+        @property
+        def imports(self) -> tuple[Import, ...]: ...
+        @property
+        def import_at(self) -> int | None: ...
+
 
 @attrs.frozen(order=False)
 class Edit:
@@ -102,6 +124,27 @@ def apply(
             at_line_start = False
     out.append(source[cursor:])
     return b"".join(out)
+
+
+def apply_all(files: Sequence[Rewrite], cache: Store) -> dict[str, bytes]:
+    """Stage 6 for a run: each changed file (by path) with its edits applied,
+    kept in ``cache`` under the file's bytes and its edits, so a run after an
+    edit applies again only what changed."""
+    import hashlib
+
+    from .cache import Key
+
+    out = {}
+    for f in files:
+        if not (f.edits or f.imports):
+            continue
+        key = Key("apply").add(f.display, hashlib.sha256(f.original).digest(), f.edits, tuple(f.imports), f.import_at)
+        done = cache.get(key)
+        if not isinstance(done, bytes):
+            done = apply(f.original, f.edits, display=f.display, imports=f.imports, import_at=f.import_at)
+            cache.put(key, done)
+        out[f.path] = done
+    return out
 
 
 def _check_overlaps(ordered: Sequence[Edit], lines: LineMap, display: str) -> None:

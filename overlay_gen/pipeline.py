@@ -166,6 +166,8 @@ def resolve_and_choose(
 def _instrument(chosen: _Chosen) -> Result:
     """Stages 5-9: parse, match, advise, apply, write, verify and stage."""
     from . import requirements
+    from .cache import Memo
+    from .edits import apply_all
     from .emit import stage, write
     from .instrument import Context, instrument
     from .integration import APPLIES, modules_by_path
@@ -177,7 +179,9 @@ def _instrument(chosen: _Chosen) -> Result:
     ctx = Context(chosen.aspects, layout, names, _deps(resolution, imported), chosen.index)
     outcome = instrument(chosen.candidates, ctx, cache)  # 5
     files = list(outcome.results)
-    rewritten = {f.path: f.rewritten() for f in files if f.changed}  # 6
+    applied = Memo(cache, "apply", str(layout.root))
+    rewritten = apply_all(files, applied)  # 6
+    applied.save()
 
     go_mod = resolution.go_mod
     applying = [s.integration for s in chosen.integrations if s.state == APPLIES]
