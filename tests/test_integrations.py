@@ -4,9 +4,10 @@ An integration with a fixture (``aspects/<name>/fixture/``: a program written
 as a user of the library would write it, which exercises the library over
 real loopback connections and exits) is checked twice:
 
-* its golden files (``aspects/<name>/golden/``): what overlay-gen makes of the
-  fixture's own files, exactly (fast tier: generation only);
-  ``OVERLAY_GEN_UPDATE_GOLDEN=1`` rewrites them from the run;
+* its golden files (``aspects/<name>/golden/<path>.golden``): what overlay-gen
+  makes of the fixture's own files, exactly (fast tier: generation only);
+  ``OVERLAY_GEN_UPDATE_GOLDEN=1`` rewrites them from the run. The suffix keeps
+  them out of the integration's Go module (``go mod tidy`` in the folder);
 * its trace (full tier): the fixture is built with the overlay at each library
   release the integration's ``tested`` list names (the oldest and the newest
   it claims), run against the servers ``fixture.toml`` asks for, and the spans
@@ -24,6 +25,7 @@ Go build cache, so each library and the OpenTelemetry SDK compile once.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -40,8 +42,10 @@ from traces import assert_trace
 from overlay_gen.gocmd import scan_go_mod
 from overlay_gen.integration import Integration, catalog
 from overlay_gen.model import is_standard, within
+from overlay_gen.options import SHADOW_DIR
 
 UPDATE = os.environ.get("OVERLAY_GEN_UPDATE_GOLDEN") == "1"
+GOLDEN = ".golden"  # what a golden file's name ends with
 FIXTURE_KEYS = frozenset({"servers", "timeout"})
 
 # What each server a fixture asks for gives it, from the session's server of that kind.
@@ -81,16 +85,15 @@ def _copy(integration: Integration, dest: Path) -> Path:
 
 
 def _generated(root: Path, env: dict[str, str]) -> dict[str, str]:
-    """Generate the fixture's overlay; the shadow content of each of its own files, by module path."""
+    """Generate the fixture's overlay; the shadow content of each of its own files, by module path
+    (not module copies of its dependencies, which live in the shadow directory, nor its go.mod)."""
     proc = overlay_gen(root, ".", env=env)
     assert proc.returncode == 0, proc.stderr
-    import json
-
     replace = json.loads((root / "overlay.json").read_text())["Replace"]
     found = {}
     for build, shadow in replace.items():
         path = Path(build)
-        if path.is_relative_to(root) and path.name != "go.mod":
+        if path.is_relative_to(root) and not path.is_relative_to(root / SHADOW_DIR) and path.name != "go.mod":
             found[path.relative_to(root).as_posix()] = Path(shadow).read_text()
     return found
 
@@ -126,9 +129,11 @@ def test_golden_files_are_what_overlay_gen_makes_of_the_fixture(
     if UPDATE:
         shutil.rmtree(golden, ignore_errors=True)
         for name, text in found.items():
-            (golden / name).parent.mkdir(parents=True, exist_ok=True)
-            (golden / name).write_text(text)
-    want = {p.relative_to(golden).as_posix(): p.read_text() for p in golden.rglob("*") if p.is_file()}
+            (golden / (name + GOLDEN)).parent.mkdir(parents=True, exist_ok=True)
+            (golden / (name + GOLDEN)).write_text(text)
+    files = [p for p in golden.rglob("*") if p.is_file()]
+    assert all(p.name.endswith(GOLDEN) for p in files), f"{golden}: every file ends with {GOLDEN}"
+    want = {p.relative_to(golden).as_posix().removesuffix(GOLDEN): p.read_text() for p in files}
     assert sorted(found) == sorted(want), "the overlay holds other files of the fixture than golden/"
     for name, text in want.items():
         assert found[name] == text, f"{name} differs from golden/{name} (OVERLAY_GEN_UPDATE_GOLDEN=1 rewrites it)"
