@@ -138,7 +138,7 @@ def _below(span: Span, ancestor: Span, trace: list[Span]) -> None:
 
 
 @pytest.mark.gobuild
-def test_overlay_traces_http_and_sql_of_a_real_service(
+def test_overlay_traces_http_grpc_and_sql_of_a_real_service(
     overlay_binary: Path,
     go_env: dict[str, str],
     receiver: OtlpReceiver,
@@ -152,28 +152,36 @@ def test_overlay_traces_http_and_sql_of_a_real_service(
     spans = receiver.spans()  # the service flushed its spans as it stopped
     item = traces["item"]
 
-    # The cache miss: the server span, and the SQL query below it (Redis and gRPC have no aspects yet).
+    # The cache miss: the one server span, named after chi's route; the gRPC health check below it
+    # (as the twin's otelgrpc makes it), and the SQL query below it (Redis has no aspects yet).
     trace_id, parent_id = traces["miss"]
     trace = _trace(spans, trace_id)
     server = _server_span(trace, parent_id)
-    assert server.name.startswith("GET"), server.describe()
+    assert server.name == "GET /items/{id}" and server.attributes["http.route"] == "/items/{id}"
     assert server.attributes["url.path"] == f"/items/{item['id']}"
     assert server.attributes["http.response.status_code"] == 200
     assert server.resource["service.name"] == "service"
+    (client,) = [s for s in trace if s.name == HEALTH_CHECK and s.kind == "client"]
+    (backend,) = [s for s in trace if s.name == HEALTH_CHECK and s.kind == "server"]
+    assert backend.parent_span_id == client.span_id
+    assert client.attributes["rpc.system.name"] == "grpc" and client.attributes["rpc.method"] == HEALTH_CHECK
+    _below(client, server, trace)
     (query,) = [s for s in trace if s.attributes.get("db.query.text") == GET_ITEM]
     assert query.kind == "client" and query.name == "SELECT" and query.status == "unset"
     assert query.attributes["db.system.name"] == "postgresql"
     _below(query, server, trace)
 
-    # The cache hit: Redis answered, so no SQL.
+    # The cache hit: Redis answered, so no SQL and no health check.
     trace = _trace(spans, traces["hit"][0])
     _server_span(trace, traces["hit"][1])
-    assert not [s for s in trace if "db.query.text" in s.attributes], [s.describe() for s in trace]
+    assert not [s for s in trace if "db.query.text" in s.attributes or s.name == HEALTH_CHECK], [
+        s.describe() for s in trace
+    ]
 
     # The new item: an INSERT below the POST's server span.
     trace = _trace(spans, traces["post"][0])
     server = _server_span(trace, traces["post"][1])
-    assert server.name.startswith("POST") and server.attributes["http.response.status_code"] == 201
+    assert server.name == "POST /items" and server.attributes["http.response.status_code"] == 201  # as chi reports it
     (insert,) = [s for s in trace if s.attributes.get("db.query.text") == INSERT_ITEM]
     assert insert.name == "INSERT"
     _below(insert, server, trace)
