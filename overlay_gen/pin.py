@@ -12,10 +12,10 @@ build`` keeps working: the file is excluded from builds, and go.mod and
 go.sum stay consistent because the go command itself updates them.
 
 An instrumented library is the user's to choose: pin never upgrades it to
-instrument it. An instrumentation package whose tested release requires a
-newer release of the library than go.mod has (redisotel v9.23.0 needs
-go-redis v9.23.0) is pinned at its newest release that does not
-(:func:`fitting_version`).
+instrument it. An instrumentation package that requires the library
+(redisotel requires go-redis, otelgrpc grpc) is pinned at its newest release
+that requires no newer library than the user has: the one made for the
+user's release (:func:`fitting_version`).
 """
 
 from __future__ import annotations
@@ -76,8 +76,8 @@ def pin(directory: Path, extra_aspects: tuple[Path, ...] = (), builtin: bool = T
             requested.append(package)  # no tested version: whatever go get chooses
             continue
         if module not in versions:
-            version = max(need.requires[module], required.get(module, "v0.0.0"), key=version_key)
-            versions[module] = fitting_version(module, version, held, root, floor=required.get(module, ""))
+            floor = max(need.requires[module], required.get(module, "v0.0.0"), key=version_key)
+            versions[module] = fitting_version(module, floor, held, root)
         requested.append(f"{package}@{versions[module]}")
 
     before = {name: _read(root / name) for name in ("go.mod", "go.sum", TOOLS_FILE)}
@@ -92,27 +92,26 @@ def pin(directory: Path, extra_aspects: tuple[Path, ...] = (), builtin: bool = T
     return PinResult(root, tuple(sorted(packages)), tuple(requested), changed)
 
 
-def fitting_version(module: str, wanted: str, libraries: Mapping[str, str], root: Path, floor: str = "") -> str:
-    """``wanted``, unless that release of ``module`` requires one of the
-    ``libraries`` (module -> the user's release) at a newer release than the
-    user has; then the newest release between ``floor`` and ``wanted`` that
-    does not. With none, ``wanted`` (go get upgrades the library then)."""
+def fitting_version(module: str, floor: str, libraries: Mapping[str, str], root: Path) -> str:
+    """The release of ``module`` to pin, no older than ``floor``. A companion
+    of an instrumented library, one whose go.mod requires one of the
+    ``libraries`` (module -> the user's release), gets its newest release that
+    requires none of them newer than the user has: the one made for the
+    user's release (redisotel v9.9.0 is go-redis v9.9.0's), never one that
+    would upgrade it. Any other module (OpenTelemetry's) gets ``floor``, the
+    release the integrations were tested with or the user's own."""
+
+    def needed(version: str) -> dict[str, str]:
+        requires = _requirements(module, version, root)
+        return {m: v for m, (v, _) in requires.items() if m in libraries}
 
     def fits(version: str) -> bool:
-        return all(
-            version_key(needed) <= version_key(libraries[m])
-            for m, (needed, _) in _requirements(module, version, root).items()
-            if m in libraries
-        )
+        return all(version_key(v) <= version_key(libraries[m]) for m, v in needed(version).items())
 
-    if not libraries or fits(wanted):
-        return wanted
+    if not libraries or not needed(floor):
+        return floor
     candidates = sorted(
-        (
-            v
-            for v in _versions(module, root)
-            if "-" not in v and version_key(floor or "v0.0.0") <= version_key(v) < version_key(wanted)
-        ),
+        (v for v in _versions(module, root) if "-" not in v and version_key(v) >= version_key(floor)),
         key=version_key,
     )
     # Releases require newer libraries as they go: the newest that fits is found by bisection.
@@ -123,7 +122,7 @@ def fitting_version(module: str, wanted: str, libraries: Mapping[str, str], root
             low = middle + 1
         else:
             high = middle
-    return candidates[low - 1] if low else wanted
+    return candidates[low - 1] if low else floor
 
 
 def _versions(module: str, root: Path) -> list[str]:

@@ -65,3 +65,35 @@ def test_pin_makes_the_overlay_build_and_keeps_plain_builds_working(unpinned: Pa
     proc = overlay_gen(unpinned, ".", env=go_env)
     assert proc.returncode == 0, proc.stderr
     go(unpinned, "build", "-overlay=overlay.json", "-o", os.devnull, ".", env=go_env)
+
+
+def test_pin_adds_nothing_for_integrations_that_do_not_apply(unpinned: Path, go_env: dict[str, str]) -> None:
+    """fixtures/spans uses net/http alone: no instrumentation package of a library it does not use."""
+    proc = overlay_gen(unpinned, "pin", env=go_env)
+    assert proc.returncode == 0, proc.stderr
+    go_mod = (unpinned / "go.mod").read_text()
+    tools = (unpinned / "overlay-gen.tools.go").read_text()
+    for absent in ("redisotel", "otelgrpc", "go-redis", "gin-gonic", "labstack"):
+        assert absent not in go_mod and absent not in tools, absent
+
+
+def test_pin_takes_the_instrumentation_release_made_for_the_users_library(
+    tmp_path: Path, go_env: dict[str, str]
+) -> None:
+    """A go-redis v9.9.0 program: pin adds redisotel v9.8.0 (the newest that requires no newer
+    go-redis; redisotel is released with go-redis) and leaves go-redis where it was."""
+    (tmp_path / "go.mod").write_text("module example.com/counter\n\ngo 1.26.0\n")
+    (tmp_path / "main.go").write_text(
+        'package main\n\nimport (\n\t"context"\n\n\t"github.com/redis/go-redis/v9"\n)\n\n'
+        'func main() {\n\trdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})\n'
+        '\t_ = rdb.Incr(context.Background(), "visits").Err()\n}\n'
+    )
+    go(tmp_path, "get", "github.com/redis/go-redis/v9@v9.9.0", env=go_env)
+    proc = overlay_gen(tmp_path, "pin", env=go_env)
+    assert proc.returncode == 0, proc.stderr
+    go_mod = (tmp_path / "go.mod").read_text()
+    assert "\tgithub.com/redis/go-redis/v9 v9.9.0" in go_mod
+    assert "\tgithub.com/redis/go-redis/extra/redisotel/v9 v9.8.0" in go_mod
+    generated = overlay_gen(tmp_path, ".", env=go_env)
+    assert generated.returncode == 0, generated.stderr
+    go(tmp_path, "build", "-overlay=overlay.json", "-o", os.devnull, ".", env=go_env)

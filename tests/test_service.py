@@ -1,6 +1,6 @@
 """fixtures/service, a service written like a real one (chi, gRPC, pgx through database/sql, go-redis),
 built with the overlay and, as its hand-instrumented twin (fixtures/service/manual), by hand; both
-run against a real PostgreSQL, a real Redis and a real OTLP receiver."""
+run against a real PostgreSQL, a real Redis and a real OTLP receiver, and trace the same calls."""
 
 from __future__ import annotations
 
@@ -138,7 +138,7 @@ def _below(span: Span, ancestor: Span, trace: list[Span]) -> None:
 
 
 @pytest.mark.gobuild
-def test_overlay_traces_http_grpc_and_sql_of_a_real_service(
+def test_overlay_traces_http_grpc_sql_and_redis_of_a_real_service(
     overlay_binary: Path,
     go_env: dict[str, str],
     receiver: OtlpReceiver,
@@ -152,8 +152,9 @@ def test_overlay_traces_http_grpc_and_sql_of_a_real_service(
     spans = receiver.spans()  # the service flushed its spans as it stopped
     item = traces["item"]
 
-    # The cache miss: the one server span, named after chi's route; the gRPC health check below it
-    # (as the twin's otelgrpc makes it), and the SQL query below it (Redis has no aspects yet).
+    # The cache miss: the one server span, named after chi's route; below it the gRPC health check
+    # (as the twin's otelgrpc makes it), the SQL query, and Redis's GET (a miss) and SET (the fill),
+    # whose text holds the key but not the cached value.
     trace_id, parent_id = traces["miss"]
     trace = _trace(spans, trace_id)
     server = _server_span(trace, parent_id)
@@ -170,13 +171,20 @@ def test_overlay_traces_http_grpc_and_sql_of_a_real_service(
     assert query.kind == "client" and query.name == "SELECT" and query.status == "unset"
     assert query.attributes["db.system.name"] == "postgresql"
     _below(query, server, trace)
+    commands = {s.name: s for s in trace if s.attributes.get("db.system.name") == "redis"}
+    assert sorted(commands) == ["GET", "SET"], [s.describe() for s in trace]
+    assert commands["GET"].attributes["db.query.text"] == f"GET item:{item['id']}"
+    assert str(commands["SET"].attributes["db.query.text"]).startswith(f"SET item:{item['id']} ?")
+    assert "lamp" not in json.dumps([s.attributes for s in commands.values()])
+    for span in commands.values():
+        assert span.kind == "client" and span.status == "unset"
+        _below(span, server, trace)
 
     # The cache hit: Redis answered, so no SQL and no health check.
     trace = _trace(spans, traces["hit"][0])
     _server_span(trace, traces["hit"][1])
-    assert not [s for s in trace if "db.query.text" in s.attributes or s.name == HEALTH_CHECK], [
-        s.describe() for s in trace
-    ]
+    assert [s.name for s in trace if s.attributes.get("db.system.name") == "redis"] == ["GET"]
+    assert not [s for s in trace if s.attributes.get("db.system.name") == "postgresql" or s.name == HEALTH_CHECK]
 
     # The new item: an INSERT below the POST's server span.
     trace = _trace(spans, traces["post"][0])
