@@ -184,3 +184,14 @@ def test_fixture_exports_the_expected_trace(
     )
     assert run.returncode == 0, f"the fixture failed ({run.returncode}):\n{run.stdout}\n{run.stderr}"
     assert_trace(_fixture(integration) / "expected-trace.toml", receiver.spans())
+
+
+WITH_GO_TESTS = [i for i in INTEGRATIONS if i.module is not None and any(i.file.parent.glob("*_test.go"))]
+
+
+@pytest.mark.gobuild
+@pytest.mark.parametrize("integration", WITH_GO_TESTS, ids=[i.name for i in WITH_GO_TESTS])
+def test_integration_modules_own_go_tests_pass(integration: Integration, go_env: dict[str, str]) -> None:
+    """An integration's Go module may test its own code (go-redis: which words of a command are
+    kept); those tests run here, against the module's own go.mod."""
+    go(integration.file.parent, "test", "-count=1", ".", env=go_env)
