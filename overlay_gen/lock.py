@@ -2,9 +2,9 @@
 
 ``overlay-gen.lock`` (TOML, in the module root) records what decides the
 overlay (overlay-gen's and Go's versions, GOOS, GOARCH, CGO_ENABLED, GOFLAGS,
-the build flags, whether tests are instrumented, a digest of the aspect set)
-and, for every file the overlay changes or adds, the digests of its input and
-its output. ``check`` regenerates with the flags the lock records and reports
+the build flags, whether tests are instrumented, the integrations that apply,
+a digest of the aspect set) and, for every file the overlay changes or adds,
+the digests of its input and its output. ``check`` regenerates with the flags the lock records and reports
 every difference, and every shadow file that no longer holds what was
 generated (edited by hand): a gate for CI.
 """
@@ -22,6 +22,7 @@ import tomli_w
 
 from . import __version__
 from .errors import ConfigError, OverlayGenError
+from .integration import APPLIES
 from .pipeline import Result
 
 LOCK_FILE = "overlay-gen.lock"
@@ -58,6 +59,7 @@ def document(result: Result) -> dict[str, Any]:
         "flags": list(options.build_flags),
         "tests": options.tests,
         "aspects": result.aspects.digest,
+        "integrations": [s.integration.name for s in result.integrations if s.state == APPLIES],
         "file": files,
     }
 

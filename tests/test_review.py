@@ -122,6 +122,7 @@ def test_lock_records_what_decides_the_overlay(hello: Path, go_env: dict[str, st
     assert locked["go"] == go_version and locked["goos"] and locked["goarch"]
     assert locked["flags"] == [] and locked["tests"] is False
     assert str(locked["aspects"]).startswith("sha256:")
+    assert locked["integrations"] == ["build-info"]  # hello switches the runtime, and all built on it, off
     files = {f["path"]: f for f in locked["file"]}  # type: ignore[attr-defined]
     assert sorted(files) == [
         "$GOROOT/src/text/tabwriter/tabwriter.go",
