@@ -3,6 +3,7 @@ none is named), parses its arguments, runs it, and turns every
 :class:`~overlay_gen.errors.OverlayGenError` into one line on stderr and its
 exit code.
 
+    overlay-gen go [options] COMMAND [go flags] [packages]   generate for that build, then run go COMMAND
     overlay-gen [generate] [DIR] [options] [-- build flags]   write overlay.json and .overlay-gen/
     overlay-gen status [DIR] [options] [-- flags]             is overlay.json up to date?
     overlay-gen diff [DIR] [--stat] [options] [-- flags]      what the overlay changes, as a patch
@@ -144,6 +145,93 @@ def _generation(req: uptodate.Request, options: Callable[[], Options], cache: Ca
     return summary
 
 
+def _go(argv: Sequence[str]) -> int:
+    from . import gocommand
+
+    own, command, rest = _go_split(argv)
+    parser = _Parser(
+        prog="overlay-gen go",
+        usage="overlay-gen go [options] {" + ",".join(gocommand.GO_COMMANDS) + "} [go flags] [packages] [arguments]",
+        description="Generate the overlay for exactly this go command (its flags that change the package graph, "
+        "its environment; go test and go vet: test files too), then run it with -overlay (merged with yours). "
+        "The go command's exit status, output and signals are its own.",
+        epilog=EXIT_CODES + " Otherwise the go command's own exit status.",
+    )
+    parser.add_argument("--version", action="version", version=f"overlay-gen {__version__}")
+    parser.add_argument(
+        "--aspects", action="append", type=Path, default=[], metavar="FILE", help="load this aspect file too"
+    )
+    parser.add_argument("--no-builtin", action="store_true", help="do not load the built-in aspects")
+    parser.add_argument("-o", "--overlay", type=Path, help="overlay file (default: overlay.json in the module)")
+    parser.add_argument("--shadow-dir", type=Path, help="rewritten files' directory (default: .overlay-gen)")
+    parser.add_argument("--strict", action="store_true", help="fail on a rewritten file that is not Go")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print errors and warnings only")
+    args = parser.parse_args(own)
+    if command is None:
+        raise UsageError(
+            "overlay-gen go: no go command given", hint=f"one of {', '.join(gocommand.GO_COMMANDS)}: see --help"
+        )
+    call = gocommand.parse(command, rest, os.environ)
+    gocommand.check_user_overlay(call)
+    if call.environ.get("GOFLAGS") != os.environ.get("GOFLAGS"):
+        os.environ["GOFLAGS"] = call.environ["GOFLAGS"]  # generation's go list reads it too
+    cache = Cache.default()
+    req = uptodate.request(
+        call.directory,
+        args.overlay,
+        args.shadow_dir,
+        call.build_flags,
+        call.tests,
+        args.strict,
+        args.aspects,
+        not args.no_builtin,
+    )
+
+    def options() -> Options:
+        from .options import Options
+
+        return Options(
+            directory=call.directory,
+            overlay=args.overlay,
+            shadow=args.shadow_dir,
+            build_flags=call.build_flags,
+            tests=call.tests,
+            strict=args.strict,
+            aspect_files=tuple(args.aspects),
+            builtin=not args.no_builtin,
+        )
+
+    summary = _generation(req, options, cache)
+    _report(summary, args.quiet or summary["reused"])  # before every build: a line only when something changed
+    overlay = gocommand.overlay_for(call, Path(summary["overlay"]), cache.directory)
+    return gocommand.execute(gocommand.command_line(call, overlay), call.environ)
+
+
+def _go_split(argv: Sequence[str]) -> tuple[list[str], str | None, list[str]]:
+    """overlay-gen's options, the go command, and the go command's arguments."""
+    from .gocommand import GO_COMMANDS
+
+    takes_value = ("--aspects", "-o", "--overlay", "--shadow-dir")
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg in ("-h", "--help", "--version"):
+            return list(argv[: i + 1]), None, []
+        if arg in takes_value:
+            i += 2
+            continue
+        if arg.startswith("-"):
+            i += 1
+            continue
+        if arg not in GO_COMMANDS:
+            raise UsageError(
+                f"go {arg}: overlay-gen go runs {', '.join(GO_COMMANDS[:-1])} and {GO_COMMANDS[-1]}",
+                hint=f"run go {arg} itself",
+            )
+        return list(argv[:i]), arg, list(argv[i + 1 :])
+    return list(argv), None, []
+
+
 def _report(summary: Mapping[str, Any], quiet: bool) -> None:
     """Print a generation's summary (a dict of :class:`.options.Summary`'s fields)."""
     for line in summary["left_out"]:
@@ -274,7 +362,7 @@ def _status(argv: Sequence[str]) -> int:
     name = os.path.relpath(overlay) if overlay.is_relative_to(Path.cwd()) else str(overlay)
     why = uptodate.stale(req, cache)
     if why is not None:
-        raise uptodate.Stale(f"{name} is out of date: {why}", hint="generate again")
+        raise uptodate.Stale(f"{name} is out of date: {why}", hint="generate again, or build with overlay-gen go")
     described = _describe(req)
     print(f"overlay-gen status: {name} is up to date" + (f" (generated with {described})" if described else ""))
     return 0
@@ -338,6 +426,7 @@ def _pin(argv: Sequence[str]) -> int:
 
 
 COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
+    "go": _go,
     "generate": _generate,
     "status": _status,
     "diff": _diff,

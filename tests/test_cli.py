@@ -155,11 +155,11 @@ def test_import_cycle_skips_are_in_explain_not_on_the_command_line(tmp_path: Pat
     [
         (
             ["chek"],
-            "no such command or directory 'chek' (commands: generate, status, diff, explain, lock, check, pin)",
+            "no such command or directory 'chek' (commands: go, generate, status, diff, explain, lock, check, pin)",
         ),
         (
             ["go.mod"],
-            "not a command or directory 'go.mod' (commands: generate, status, diff, explain, lock, check, pin)",
+            "not a command or directory 'go.mod' (commands: go, generate, status, diff, explain, lock, check, pin)",
         ),
         (["diff", "nowhere"], "no such directory: 'nowhere' (give the Go module's directory)"),
         (["generate", "go.mod"], "not a directory: 'go.mod' (give the Go module's directory)"),
@@ -178,7 +178,7 @@ def test_status_says_whether_the_overlay_is_up_to_date(module: Path, go_env: dic
         overlay_gen(module, "status"),
         6,
         "overlay.json is out of date: no generation with these options is recorded (or the cache was removed) "
-        "(generate again)",
+        "(generate again, or build with overlay-gen go)",
     )
     assert overlay_gen(module, ".", "--aspects", "a.toml", "--", "-tags=x").returncode == 0
     start = time.perf_counter()
@@ -196,7 +196,7 @@ def test_status_says_whether_the_overlay_is_up_to_date(module: Path, go_env: dic
     _fails(
         overlay_gen(module, "status"),
         6,
-        "overlay.json is out of date: main.go changed (generate again)",
+        "overlay.json is out of date: main.go changed (generate again, or build with overlay-gen go)",
     )
     assert overlay_gen(module, ".", "--aspects", "a.toml", "--", "-tags=x").returncode == 0
     assert overlay_gen(module, "status").returncode == 0
@@ -206,7 +206,7 @@ def test_status_says_whether_the_overlay_is_up_to_date(module: Path, go_env: dic
         overlay_gen(module, "status"),
         6,
         f"overlay.json is out of date: .overlay-gen/{shadow.relative_to(module / '.overlay-gen')} was changed "
-        "after generation (generate again)",
+        "after generation (generate again, or build with overlay-gen go)",
     )
     assert overlay_gen(module, ".", "--aspects", "a.toml", "--", "-tags=x").returncode == 0
     (module / "new.go").write_text("package main\n")
@@ -222,7 +222,8 @@ def test_status_names_a_changed_go_environment(module: Path, go_env: dict[str, s
     _fails(
         proc,
         6,
-        "overlay.json is out of date: the Go environment changed: GOFLAGS (generate again)",
+        "overlay.json is out of date: the Go environment changed: GOFLAGS "
+        "(generate again, or build with overlay-gen go)",
     )
 
 
