@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -279,3 +280,19 @@ def test_diff_and_explain_describe_the_last_generation_and_its_patch_applies(
     # Given options win over the record: without --tests, no test file.
     plain = overlay_gen(hello, "diff", "--", "-tags=none")
     assert plain.stderr == "" and "calc/calc_test.go" not in plain.stdout
+
+
+def test_readme_command_line_names_every_command_and_option(capsys: pytest.CaptureFixture[str]) -> None:
+    from conftest import REPO
+
+    from overlay_gen.cli import COMMANDS, main
+
+    readme = (REPO / "README.md").read_text()
+    section = readme[readme.index("## Command line\n") : readme.index("\n## ", readme.index("## Command line\n") + 1)]
+    for command in COMMANDS:
+        assert f"`overlay-gen {command}" in section or (command == "generate" and "overlay-gen [generate]" in section)
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        options = capsys.readouterr().out.split("options:")[1]
+        for option in sorted(set(re.findall(r"(?<![\w-])(--?[a-z][a-z-]*)", options))):
+            assert re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", section), (command, option)

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import copy_fixture, go, overlay_gen
@@ -177,25 +178,36 @@ def test_go_build_generates_and_builds_the_instrumented_program(
     assert _og(hello, go_env, "status").returncode == 0
 
 
-@pytest.mark.gobuild
-def test_go_run_passes_arguments_stdin_stdout_and_is_the_go_command(tmp_path: Path, go_env: dict[str, str]) -> None:
-    (tmp_path / "go.mod").write_text("module example.com/run\n\ngo 1.22\n")
-    (tmp_path / "main.go").write_text(
-        'package main\n\nimport (\n\t"fmt"\n\t"io"\n\t"os"\n)\n\n'
-        "func main() {\n\tin, _ := io.ReadAll(os.Stdin)\n"
-        '\tfmt.Printf("args=%q stdin=%q ppid=%d\\n", os.Args[1:], in, os.Getppid())\n'
-        '\tif len(os.Args) > 1 && os.Args[1] == "fail" {\n\t\tos.Exit(3)\n\t}\n}\n'
-    )
-    (tmp_path / "overlay-gen.toml").write_text('disable = ["overlay-gen.runtime*"]\n')
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "overlay_gen", "go", "run", ".", "-tags=x", "-v", "--", "-C", "d"],
-        cwd=tmp_path,
-        env=go_env,
-        stdin=subprocess.PIPE,
+def _program(root: Path, imports: str, body: str) -> None:
+    """A main package of its own module (no OpenTelemetry runtime: nothing to pin)."""
+    (root / "go.mod").write_text("module example.com/program\n\ngo 1.22\n")
+    lines = "".join(f'\t"{name}"\n' for name in imports.split())
+    (root / "main.go").write_text(f"package main\n\nimport (\n{lines})\n\nfunc main() {{\n{body}}}\n")
+    (root / "overlay-gen.toml").write_text('disable = ["overlay-gen.runtime*"]\n')
+
+
+def _start(root: Path, env: dict[str, str], *args: str, **popen: Any) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "overlay_gen", *args],
+        cwd=root,
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        **popen,
     )
+
+
+@pytest.mark.gobuild
+def test_go_run_passes_arguments_stdin_stdout_and_is_the_go_command(tmp_path: Path, go_env: dict[str, str]) -> None:
+    _program(
+        tmp_path,
+        "fmt io os",
+        "\tin, _ := io.ReadAll(os.Stdin)\n"
+        '\tfmt.Printf("args=%q stdin=%q ppid=%d\\n", os.Args[1:], in, os.Getppid())\n'
+        '\tif len(os.Args) > 1 && os.Args[1] == "fail" {\n\t\tos.Exit(3)\n\t}\n',
+    )
+    proc = _start(tmp_path, go_env, "go", "run", ".", "-tags=x", "-v", "--", "-C", "d", stdin=subprocess.PIPE)
     out, err = proc.communicate("hello\n", timeout=300)
     assert proc.returncode == 0, err
     # go run's child: its parent is the process overlay-gen started as, which became the go command.
@@ -206,22 +218,14 @@ def test_go_run_passes_arguments_stdin_stdout_and_is_the_go_command(tmp_path: Pa
 
 @pytest.mark.gobuild
 def test_go_run_is_stopped_by_ctrl_c_like_the_go_command(tmp_path: Path, go_env: dict[str, str]) -> None:
-    (tmp_path / "go.mod").write_text("module example.com/sig\n\ngo 1.22\n")
-    (tmp_path / "main.go").write_text(
-        'package main\n\nimport (\n\t"fmt"\n\t"os"\n\t"os/signal"\n)\n\n'
-        "func main() {\n\tc := make(chan os.Signal, 1)\n\tsignal.Notify(c, os.Interrupt)\n"
-        '\tfmt.Println("ready")\n\t<-c\n\tfmt.Println("interrupted")\n\tos.Exit(7)\n}\n'
+    _program(
+        tmp_path,
+        "fmt os os/signal",
+        "\tc := make(chan os.Signal, 1)\n\tsignal.Notify(c, os.Interrupt)\n"
+        '\tfmt.Println("ready")\n\t<-c\n\tfmt.Println("interrupted")\n\tos.Exit(7)\n',
     )
-    (tmp_path / "overlay-gen.toml").write_text('disable = ["overlay-gen.runtime*"]\n')
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "overlay_gen", "go", "run", "."],
-        cwd=tmp_path,
-        env=go_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # its own process group, as a terminal's foreground job
-    )
+    # Its own process group, as a terminal's foreground job.
+    proc = _start(tmp_path, go_env, "go", "run", ".", start_new_session=True)
     assert proc.stdout is not None
     assert proc.stdout.readline() == "ready\n"
     os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C: the whole group
