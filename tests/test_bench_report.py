@@ -120,3 +120,16 @@ def test_each_edit_of_a_phase_changes_one_line(tmp_path: Path) -> None:
     second = main.read_text().splitlines()
     assert first[:-1] == second[:-1] == ["package main", "", "func main() {}"]
     assert first[-1] == fixtures.edit_line(3).strip() and second[-1] == fixtures.edit_line(4).strip()
+
+
+def test_the_go_command_row_is_shown_when_measured_and_old_runs_still_print() -> None:
+    fx = fixture("small", (0.2, 2.0, 2.0))
+    base = {"repeat": 1, **_run()}
+    old = {**base, "fixtures": [fx]}
+    assert report.GO_COMMAND_TITLE not in report.table({**old, "targets": report.targets(old)})
+    fx["seconds"]["noop"]["go_command"] = 0.16
+    fx["ratios"]["noop"]["go_command_over_plain"] = 1.6
+    new = {**base, "fixtures": [fx]}
+    lines = report.table({**new, "targets": report.targets(new)}).splitlines()
+    row = lines[lines.index(report.GO_COMMAND_TITLE) + 2].split()
+    assert row == ["small", "0.160", "0.100", "0.060", "0.070", "0.100", "1.60x"]

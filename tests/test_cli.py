@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
-from conftest import overlay_gen
+from conftest import copy_fixture, overlay_gen
 
 ASPECT = """
 [[aspect]]
@@ -145,3 +149,150 @@ def test_import_cycle_skips_are_in_explain_not_on_the_command_line(tmp_path: Pat
     assert "import cycle" not in proc.stderr and "0 join points instrumented" in proc.stderr
     explained = overlay_gen(tmp_path, "explain", ".", "--no-builtin", "--aspects", "a.toml")
     assert "importing example.com/c/obs into example.com/c/lib would make an import cycle" in explained.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["chek"],
+            "no such command or directory 'chek' (commands: go, generate, status, diff, explain, lock, check, pin)",
+        ),
+        (
+            ["go.mod"],
+            "not a command or directory 'go.mod' (commands: go, generate, status, diff, explain, lock, check, pin)",
+        ),
+        (["diff", "nowhere"], "no such directory: 'nowhere' (give the Go module's directory)"),
+        (["generate", "go.mod"], "not a directory: 'go.mod' (give the Go module's directory)"),
+        (["status", "nowhere"], "no such directory: 'nowhere' (give the Go module's directory)"),
+    ],
+    ids=["command", "file", "diff-directory", "generate-file", "status-directory"],
+)
+def test_a_mistyped_command_or_directory_is_one_line(module: Path, args: list[str], message: str) -> None:
+    _fails(overlay_gen(module, *args), 2, message)
+    assert not (module / "overlay.json").exists()
+
+
+def test_status_says_whether_the_overlay_is_up_to_date(module: Path, go_env: dict[str, str]) -> None:
+    (module / "a.toml").write_text(ASPECT)
+    _fails(
+        overlay_gen(module, "status"),
+        6,
+        "overlay.json is out of date: no generation with these options is recorded (or the cache was removed) "
+        "(generate again, or build with overlay-gen go)",
+    )
+    assert overlay_gen(module, ".", "--aspects", "a.toml", "--", "-tags=x").returncode == 0
+    start = time.perf_counter()
+    proc = overlay_gen(module, "status")
+    assert time.perf_counter() - start < 1.0
+    assert proc.returncode == 0, proc.stderr
+    assert (
+        proc.stdout
+        == f"overlay-gen status: overlay.json is up to date (generated with --aspects {module / 'a.toml'} -- -tags=x)\n"
+    )
+    # Other options than the last generation's: their own record.
+    assert overlay_gen(module, "status", "--tests").returncode == 6
+
+    (module / "main.go").write_text("package main\n\nfunc main() { println() }\n")
+    _fails(
+        overlay_gen(module, "status"),
+        6,
+        "overlay.json is out of date: main.go changed (generate again, or build with overlay-gen go)",
+    )
+    assert overlay_gen(module, ".", "--aspects", "a.toml", "--", "-tags=x").returncode == 0
+    assert overlay_gen(module, "status").returncode == 0
+    shadow = next((module / ".overlay-gen").rglob("main.go"))
+    shadow.write_text(shadow.read_text() + "\n")
+    _fails(
+        overlay_gen(module, "status"),
+        6,
+        f"overlay.json is out of date: .overlay-gen/{shadow.relative_to(module / '.overlay-gen')} was changed "
+        "after generation (generate again, or build with overlay-gen go)",
+    )
+    assert overlay_gen(module, ".", "--aspects", "a.toml", "--", "-tags=x").returncode == 0
+    (module / "new.go").write_text("package main\n")
+    assert overlay_gen(module, "status").stderr.startswith(
+        "overlay-gen: overlay.json is out of date: a file was added to or removed from the module root ("
+    )
+
+
+def test_status_names_a_changed_go_environment(module: Path, go_env: dict[str, str]) -> None:
+    assert overlay_gen(module, ".").returncode == 0
+    assert overlay_gen(module, "status").returncode == 0
+    proc = overlay_gen(module, "status", env={**go_env, "GOFLAGS": "-tags=other"})
+    _fails(
+        proc,
+        6,
+        "overlay.json is out of date: the Go environment changed: GOFLAGS "
+        "(generate again, or build with overlay-gen go)",
+    )
+
+
+def _original_tree(root: Path, names: list[str], env: dict[str, str], dest: Path) -> Path:
+    """The originals of the files a diff names, laid out under those names."""
+    goroot = Path(subprocess.run(["go", "env", "GOROOT"], env=env, capture_output=True, text=True).stdout.strip())
+    for name in names:
+        if name.startswith("$GOROOT/"):
+            source = goroot / name.removeprefix("$GOROOT/")
+        elif "@" in name.split("/")[0] or "@" in name:
+            source = Path(env["GOMODCACHE"]) / name
+        else:
+            source = root / name
+        (dest / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, dest / name)
+    return dest
+
+
+def test_diff_and_explain_describe_the_last_generation_and_its_patch_applies(
+    tmp_path: Path, go_env: dict[str, str]
+) -> None:
+    hello = copy_fixture("hello", tmp_path / "a")
+    # A main package with a test: build-info's added file is staged for both of its variants.
+    (hello / "main_test.go").write_text('package main\n\nimport "testing"\n\nfunc TestProgram(t *testing.T) {}\n')
+    assert overlay_gen(hello, ".", "--tests").returncode == 0
+    proc = overlay_gen(hello, "diff")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == "overlay-gen diff: as the last generation in this module: --tests\n"
+    patch = proc.stdout
+    names = [line.removeprefix("+++ b/") for line in patch.splitlines() if line.startswith("+++ ")]
+    assert "calc/calc_test.go" in names  # the test file --tests instruments
+    assert len(names) == len(set(names)), names  # each file once, added ones too
+    assert patch == overlay_gen(hello, "diff", "--tests").stdout
+    explained = overlay_gen(hello, "explain")
+    assert "applied  calc/calc_test.go:5 TestAdd" in explained.stdout
+
+    added = {line.removeprefix("+++ b/") for line in patch.splitlines() if line.startswith("+++ ")} - {
+        line.removeprefix("--- a/") for line in patch.splitlines() if line.startswith("--- a/")
+    }
+    tree = _original_tree(hello, [n for n in names if n not in added], go_env, tmp_path / "tree")
+    (tmp_path / "overlay.patch").write_text(patch)
+    applied = subprocess.run(
+        ["patch", "-p1", "--batch", "--forward", "-i", str(tmp_path / "overlay.patch")],
+        cwd=tree,
+        capture_output=True,
+        text=True,
+    )
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    replace = json.loads((hello / "overlay.json").read_text())["Replace"]
+    assert (tree / "calc/calc_test.go").read_bytes() == Path(replace[str(hello / "calc/calc_test.go")]).read_bytes()
+    assert (tree / "og.overlay-gen.build-info.go").exists()
+
+    # Given options win over the record: without --tests, no test file.
+    plain = overlay_gen(hello, "diff", "--", "-tags=none")
+    assert plain.stderr == "" and "calc/calc_test.go" not in plain.stdout
+
+
+def test_readme_command_line_names_every_command_and_option(capsys: pytest.CaptureFixture[str]) -> None:
+    from conftest import REPO
+
+    from overlay_gen.cli import COMMANDS, main
+
+    readme = (REPO / "README.md").read_text()
+    section = readme[readme.index("## Command line\n") : readme.index("\n## ", readme.index("## Command line\n") + 1)]
+    for command in COMMANDS:
+        assert f"`overlay-gen {command}" in section or (command == "generate" and "overlay-gen [generate]" in section)
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        options = capsys.readouterr().out.split("options:")[1]
+        for option in sorted(set(re.findall(r"(?<![\w-])(--?[a-z][a-z-]*)", options))):
+            assert re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", section), (command, option)

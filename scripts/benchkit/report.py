@@ -161,6 +161,33 @@ def _build_section(report: dict[str, Any], phase: str) -> list[str]:
     return rows
 
 
+GO_COMMAND_TITLE = "overlay-gen go build, nothing changed: one command in place of overlay-gen . && go build -overlay"
+
+
+def _go_command_section(report: dict[str, Any]) -> list[str]:
+    """``overlay-gen go build`` against plain ``go build``, nothing changed
+    (runs saved before the row existed have none)."""
+    measured = [fx for fx in report["fixtures"] if "go_command" in fx["seconds"]["noop"]]
+    if not measured:
+        return []
+    rows = [
+        GO_COMMAND_TITLE,
+        f"{'':<10} {'go-cmd':>9} {'overlay':>9} {'added':>9} {'generate':>9} {'plain':>9} {'/plain':>8}",
+    ]
+    for fx in measured:
+        s = fx["seconds"]["noop"]
+        rows.append(
+            f"{fx['name']:<10} {s['go_command']:>9.3f} {s['overlay_build']:>9.3f} "
+            f"{s['go_command'] - s['overlay_build']:>9.3f} {s['generate']:>9.3f} {s['plain']:>9.3f} "
+            f"{fx['ratios']['noop']['go_command_over_plain']:>7.2f}x"
+        )
+    rows.append(
+        "go-cmd = overlay-gen go build; overlay = go build -overlay alone; added = go-cmd - overlay, against "
+        "generate = overlay-gen . alone; plain = go build of the uninstrumented program"
+    )
+    return [*rows, ""]
+
+
 def table(report: dict[str, Any]) -> str:
     rows: list[str] = []
     runs = report["repeat"]
@@ -168,6 +195,8 @@ def table(report: dict[str, Any]) -> str:
     if report.get("fixtures"):
         for phase in PHASES:
             rows += [*_build_section(report, phase), ""]
+            if phase == "noop":
+                rows += _go_command_section(report)
         rows.append(
             f"seconds, {median}; gen+ovl = generate + overlay build; /manual, /plain = gen+ovl over the "
             "hand-instrumented and the uninstrumented build;"
