@@ -186,11 +186,6 @@ def _instrument(chosen: _Chosen) -> Result:
     covered = (f.package for f in files if (f.changed and not f.path.endswith("_test.go")) or f.new_files)
     modes.check_cover(chosen.env, chosen.options.build_flags, layout.root, covered)
     go_mod = resolution.go_mod
-    if resolution.vendor and chosen.env.workspace is not None:
-        raise GoEnvironmentError(
-            f"{chosen.env.workspace}: a workspace's vendor directory (go work vendor) is not supported yet",
-            hint="build with -mod=readonly",
-        )
     host = go_mod["Module"]["Path"] if resolution.vendor else None
     if host is not None:  # vendor mode: integration packages are the main module's (modes.py)
         files = [vendored_imports(f, host) for f in files]
@@ -206,6 +201,12 @@ def _instrument(chosen: _Chosen) -> Result:
         libraries(applying, resolution.by_path()),
     )
     requirements.check(need, go_mod)
+    if host is not None and need.modules and chosen.env.workspace is not None:
+        raise GoEnvironmentError(
+            f"{chosen.env.workspace}: the integrations' Go modules cannot be added to a workspace's vendor "
+            "directory (go work vendor) yet",
+            hint="build with -mod=readonly",
+        )
     if host is not None:
         requirements.check_vendored(need, resolution)
     in_workspace = chosen.env.workspace is not None

@@ -141,6 +141,37 @@ def test_workspace_module_copies_are_replaced_in_go_work(tmp_path: Path, work_en
     assert "[overlay-gen] enter text/tabwriter.Writer.Init" in run.stderr
 
 
+@pytest.mark.gobuild
+def test_workspace_vendor_directory_is_overlaid_in_place(tmp_path: Path, work_env: dict[str, str]) -> None:
+    root = tmp_path / "ws"
+    root.mkdir()
+    hello = copy_fixture("hello", root)
+    for name in ("overlay-gen.toml", "aspects.toml"):
+        (hello / name).rename(root / name)
+    (root / "go.work").write_text("go 1.26.0\n\nuse ./hello\n")
+    go(root, "work", "vendor", env=work_env)
+    proc = overlay_gen(hello, ".", env=work_env)
+    assert proc.returncode == 0, proc.stderr
+    replace = _replace(root)
+    assert str(root / "vendor" / "example.com" / "greeting" / "greeting.go") in replace
+    assert str(root / "go.work") not in replace  # nothing to replace: vendor/ is read from disk
+    go(hello, "build", "-overlay=../overlay.json", "-o", "app", ".", env=work_env)
+    assert '[overlay-gen] enter example.com/greeting.Hello("overlay-gen")' in _run(hello / "app", work_env).stderr
+
+
+def test_workspace_vendor_directory_with_integration_modules_is_refused(
+    workspace: Path, work_env: dict[str, str]
+) -> None:
+    go(workspace, "work", "vendor", env=work_env)
+    proc = overlay_gen(workspace / "app", ".", env=work_env)
+    assert proc.returncode == 4
+    assert proc.stderr == (
+        f"overlay-gen: {workspace / 'go.work'}: the integrations' Go modules cannot be added to a workspace's "
+        "vendor directory (go work vendor) yet (build with -mod=readonly)\n"
+    )
+    assert not (workspace / "overlay.json").exists()
+
+
 def test_workspace_uses_are_scanned() -> None:
     text = 'go 1.26\n\nuse ./a // the app\nuse (\n\t./b\n\t"./c d"\n)\n'
     assert modes.scan_uses(text) == ["./a", "./b", "./c d"]
