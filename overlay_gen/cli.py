@@ -397,7 +397,7 @@ def _check(argv: Sequence[str]) -> int:
     if flags:
         raise UsageError("check takes its build flags from the lock", hint="regenerate the lock to change them")
     args = _args(parser, argv)
-    locked = lock.read(go_env(args.directory.resolve()).module_root)
+    locked = lock.read(go_env(args.directory.resolve()).root)  # the workspace's, in a workspace
     options = _options(args, tuple(locked.get("flags", [])), tests=bool(locked.get("tests", False)))
     with plan(options) as result:
         problems = lock.differences(locked, result)

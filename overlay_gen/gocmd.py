@@ -7,6 +7,7 @@ check, which runs before every build, needs ``go env`` and nothing else.
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import subprocess
 from collections.abc import Sequence
@@ -41,9 +42,31 @@ def run_go(args: Sequence[str], cwd: Path) -> str:
     except OSError as exc:
         raise GoEnvironmentError(f"go {args[0]}: {exc.strerror}") from exc
     if proc.returncode != 0:
-        first = next((line for line in proc.stderr.splitlines() if line.strip()), "failed")
-        raise GoEnvironmentError(f"go {' '.join(args[:2])}: {first.strip()}")
+        message, hint = failure(proc.stderr)
+        raise GoEnvironmentError(f"go {' '.join(args[:2])}: {message}", hint=hint)
     return proc.stdout
+
+
+def failure(stderr: str) -> tuple[str, str | None]:
+    """The go command's error on one line: its first paragraph, the detail lines
+    that follow its first line joined with "; " (never cut off), and, when it
+    names the command that syncs vendor/, that command as the hint."""
+    lines = stderr.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if start is None:
+        return "failed", None
+    paragraph = [lines[start].strip()]
+    for line in lines[start + 1 :]:
+        if not line.strip():
+            break
+        paragraph.append(line.strip())
+    message = paragraph[0] + (" " + "; ".join(paragraph[1:]) if len(paragraph) > 1 else "")
+    hint = None
+    rest = [line.strip() for line in lines[start + len(paragraph) :] if line.strip()]
+    for before, after in itertools.pairwise(rest):
+        if before.startswith("To sync the vendor directory") and after in ("go mod vendor", "go work vendor"):
+            hint = f"run '{after}' to bring vendor/ in line"
+    return message, hint
 
 
 # go env variables that decide build constraints, besides GOOS, GOARCH and CGO_ENABLED.

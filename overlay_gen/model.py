@@ -9,6 +9,7 @@ of semantic versions).
 from __future__ import annotations
 
 import operator
+import os
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -164,8 +165,28 @@ class GoEnv:
     build_env: tuple[tuple[str, str], ...] = ()
 
     @property
+    def workspace(self) -> Path | None:
+        """The go.work file of the build, in workspace mode."""
+        return Path(self.gowork) if self.gowork not in ("", "off") else None
+
+    @property
+    def in_module(self) -> bool:
+        """Is the directory go env ran in inside a module (not only a workspace)?"""
+        return self.gomod not in ("", os.devnull)
+
+    @property
     def module_root(self) -> Path:
+        """The root of the module go env ran in (in a workspace, outside every
+        module of it: the workspace's directory)."""
+        if not self.in_module and self.workspace is not None:
+            return self.workspace.parent
         return Path(self.gomod).parent
+
+    @property
+    def root(self) -> Path:
+        """Where generation runs and writes: the workspace's directory (the
+        workspace is built as a whole), else the module root."""
+        return self.workspace.parent if self.workspace is not None else self.module_root
 
 
 @attrs.frozen

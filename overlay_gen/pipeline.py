@@ -29,8 +29,9 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from . import uptodate
+from . import modes, uptodate
 from .cache import Cache
+from .errors import GoEnvironmentError
 from .options import SHADOW_DIR, Options, Summary
 from .places import Layout
 from .resolve import go_env
@@ -114,14 +115,16 @@ def _choose(options: Options, env: GoEnv, cache: Cache) -> _Chosen:
     from .select import select
 
     index = FileIndex(cache)
-    root = env.module_root
+    root = env.root  # the module, or the whole workspace (modes.py)
     setup = configure(root, options.aspect_files, builtin=options.builtin)  # 1
     layout = Layout(root, (options.shadow or root / SHADOW_DIR).resolve(), env)
     overlay = (options.overlay or root / "overlay.json").resolve()
-    context = BuildContext(root, options.build_flags, tests=options.tests)
+    patterns = modes.patterns(env, options.directory)
+    context = BuildContext(root, options.build_flags, patterns, tests=options.tests)
     resolution, statuses = resolve_and_choose(
         setup, context, env, cache, index, (layout.shadow, layout.staging, overlay)
     )
+    modes.check_explicit(env, options.directory, resolution.packages)
     aspects = aspect_set(setup, [s.integration for s in statuses if s.state == APPLIES])  # 3
     answers = Memo(cache, "select", str(root))
     candidates = select(resolution, aspects.aspects, index, answers, aspects.digest)  # 4
@@ -147,7 +150,7 @@ def resolve_and_choose(
     from .integration import APPLIES, may_apply, module_closure, modules_by_path, statuses
     from .resolve import resolve
 
-    required = required_modules(env.module_root / "go.mod")
+    required = frozenset().union(*(required_modules(path) for path in modes.go_mod_files(env)))
     offered = setup.integrations
     modules = modules_by_path(offered)
     guessed = [i for i in offered if may_apply(i, required)]
@@ -179,11 +182,17 @@ def _instrument(chosen: _Chosen) -> Result:
     ctx = Context(chosen.aspects, layout, names, _deps(resolution, imported), chosen.index)
     outcome = instrument(chosen.candidates, ctx, cache)  # 5
     files = list(outcome.results)
+    # Cover skips _test.go files: only the others' packages matter to it.
+    covered = (f.package for f in files if (f.changed and not f.path.endswith("_test.go")) or f.new_files)
+    modes.check_cover(chosen.env, chosen.options.build_flags, layout.root, covered)
+    go_mod = resolution.go_mod
+    host = go_mod["Module"]["Path"] if resolution.vendor else None
+    if host is not None:  # vendor mode: integration packages are the main module's (modes.py)
+        files = [vendored_imports(f, host) for f in files]
     applied = Memo(cache, "apply", str(layout.root))
     rewritten = apply_all(files, applied)  # 6
     applied.save()
 
-    go_mod = resolution.go_mod
     applying = [s.integration for s in chosen.integrations if s.state == APPLIES]
     need = requirements.needs(
         {p for f in files for p in f.added_imports},
@@ -192,13 +201,24 @@ def _instrument(chosen: _Chosen) -> Result:
         libraries(applying, resolution.by_path()),
     )
     requirements.check(need, go_mod)
-    modules = [(m, requirements.module_go_mod(m, go_mod)) for m in need.modules]
+    if host is not None and need.modules and chosen.env.workspace is not None:
+        raise GoEnvironmentError(
+            f"{chosen.env.workspace}: the integrations' Go modules cannot be added to a workspace's vendor "
+            "directory (go work vendor) yet",
+            hint="build with -mod=readonly",
+        )
+    if host is not None:
+        requirements.check_vendored(need, resolution)
+    in_workspace = chosen.env.workspace is not None
+    modules = [(m, requirements.module_go_mod(m, go_mod, in_workspace)) for m in need.modules]
     # Module copies hold every package the build reads from them: what the integration packages need too.
     linked = resolution.linked([p for m in need.modules for p in m.packages])
     try:
         written = write(files, rewritten, layout)  # 7
         bad = rejected_files(layout, written, cache)  # 8
-        staged = stage(written, bad, linked, layout, modules, strict=chosen.options.strict, cache=cache)  # 9
+        staged = stage(
+            written, bad, linked, layout, modules, strict=chosen.options.strict, cache=cache, vendored=host
+        )  # 9
     except BaseException:
         from .emit import discard_staging
 
@@ -216,6 +236,17 @@ def _instrument(chosen: _Chosen) -> Result:
         staged,
         outcome,
     )
+
+
+def vendored_imports(result: FileResult, host: str) -> FileResult:
+    """``result`` with the integration packages it imports renamed as vendor mode has them."""
+    from .edits import Import
+
+    def renamed(imports: Iterable[Import]) -> tuple[Import, ...]:
+        return tuple(Import(i.alias, modes.vendored_path(i.path, host)) for i in imports)
+
+    new_files = tuple(attrs.evolve(n, imports=renamed(n.imports)) for n in result.new_files)
+    return attrs.evolve(result, imports=renamed(result.imports), new_files=new_files)
 
 
 def libraries(applying: Iterable[Integration], packages: Mapping[str, Package]) -> set[str]:

@@ -19,13 +19,16 @@ Injected code imports two kinds of packages besides the standard library:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from .errors import GoEnvironmentError
 from .integration import GoModule, is_integration_module, module_closure, module_of
 from .model import is_standard, version_key, within
+
+if TYPE_CHECKING:
+    from .resolve import Resolution
 
 
 @attrs.frozen
@@ -97,12 +100,38 @@ def check(need: Needs, go_mod: Mapping[str, Any]) -> None:
         )
 
 
-def module_go_mod(module: GoModule, go_mod: Mapping[str, Any]) -> str:
+def check_vendored(need: Needs, resolution: Resolution) -> None:
+    """In vendor mode, fail, naming them, when the packages the integration
+    modules import from other modules are not in vendor/ (go list found them
+    neither in the program nor on their own)."""
+    found = {p.path for p in resolution.packages} | {p.import_path for p in resolution.extra}
+    wanted = {
+        i
+        for module in need.modules
+        for imports in module.packages.values()
+        for i in imports
+        if not is_standard(i) and not is_integration_module(i)
+    }
+    absent = sorted(wanted - found)
+    if absent:
+        raise GoEnvironmentError(
+            f"vendor/modules.txt lacks what the instrumentation imports: {', '.join(absent)}",
+            hint="run 'overlay-gen pin', then 'go mod vendor'",
+        )
+
+
+def module_go_mod(module: GoModule, go_mod: Mapping[str, Any], workspace: bool = False) -> str:
     """An integration module's go.mod for this build: its requirements at the
     main module's versions (integration modules at v0.0.0, replaced by the
-    overlaid go.mod)."""
+    overlaid go.mod). In a workspace the integration modules are workspace
+    modules (the overlaid go.work uses them), which no go.mod may require:
+    the go command would look v0.0.0 up."""
     required = {r["Path"]: r["Version"] for r in go_mod.get("Require") or []}
     go_version = go_mod.get("Go") or "1.26"
     lines = [f"module {module.path}", "", f"go {go_version}", "", "require ("]
-    lines += [f"\t{m} {required.get(m, v)}" for m, v in sorted(module.requires.items())]
+    lines += [
+        f"\t{m} {required.get(m, v)}"
+        for m, v in sorted(module.requires.items())
+        if not (workspace and is_integration_module(m))
+    ]
     return "\n".join([*lines, ")", ""])

@@ -23,15 +23,17 @@ import json
 import os
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import attrs
 
+from . import modes
 from .cache import Cache, Key
 from .errors import GoEnvironmentError
 from .fileindex import FileIndex
-from .gocmd import BUILD_ENV, go_env_json, read_go_mod, run_go
+from .gocmd import BUILD_ENV, go_env_json, run_go
 from .model import BuildContext, GoEnv, Module, Package, is_standard
 
 if TYPE_CHECKING:
@@ -62,16 +64,12 @@ _LIST_FIELDS = (
 
 
 def go_env(root: Path) -> GoEnv:
-    """Read ``go env`` in ``root`` and check that it is a module outside a workspace."""
+    """Read ``go env`` in ``root`` and check that it is in a module or a go.work workspace."""
     data = json.loads(go_env_json(root))
     gomod = data.get("GOMOD", "")
-    if not gomod or gomod == os.devnull:
+    workspace = data.get("GOWORK") not in (None, "", "off")  # GOWORK=off: go env reports "off"
+    if (not gomod or gomod == os.devnull) and not workspace:
         raise GoEnvironmentError(f"{root}: not inside a Go module", hint="run overlay-gen in a directory with a go.mod")
-    if data.get("GOWORK") not in (None, "", "off"):  # GOWORK=off: go env reports "off"
-        raise GoEnvironmentError(
-            f"{data['GOWORK']}: go.work workspaces are not supported yet",
-            hint="run with GOWORK=off",
-        )
     goroot = data["GOROOT"]
     gofmt = Path(goroot, "bin", "gofmt")
     return GoEnv(
@@ -153,7 +151,9 @@ def list_packages(ctx: BuildContext) -> list[Package]:
     args = ["list", "-e", "-deps", f"-json={','.join(_LIST_FIELDS)}"]
     if ctx.tests:
         args.append("-test")
-    args += [*ctx.build_flags, *ctx.patterns]
+    # -pgo=off: with a main package's default.pgo (-pgo=auto, the default), go
+    # list would list every dependency again as "p [main]", the same files.
+    args += [*ctx.build_flags, "-pgo=off", *ctx.patterns]
     packages = []
     for data in _decode_stream(run_go(args, ctx.root)):
         problem = _package_error(data)
@@ -249,6 +249,7 @@ class Resolution:
     # What the integrations' packages import need: packages the build links
     # when those are imported, though the program does not import them.
     extra: tuple[Package, ...] = ()
+    vendor: bool = False  # the build compiles dependencies from vendor/ (see modes.py)
     package_keys: Mapping[str, str] = attrs.field(factory=dict)  # import path -> package_key()
     reachable: frozenset[str] = frozenset()  # what the main packages reach
     # Each integration package: what it depends on (extra and integration packages).
@@ -286,6 +287,10 @@ def resolve(
     for name in ("go.mod", "go.sum", "vendor/modules.txt"):
         path = ctx.root / name
         inputs.add(name, index.digest(str(path)) if path.is_file() else None)
+    inputs.add("vendor", (ctx.root / "vendor").is_dir())
+    if env.workspace is not None:
+        for path in (env.workspace, env.workspace.with_name("go.work.sum")):
+            inputs.add(str(path), index.digest(str(path)) if path.is_file() else None)
     local = cache.get(inputs)
     if isinstance(local, tuple):
         key = _tree_key(inputs, ctx.root, local, index, exclude)
@@ -294,20 +299,25 @@ def resolve(
             return found
     from concurrent.futures import ThreadPoolExecutor  # only on a miss: it loads logging
 
-    with ThreadPoolExecutor(3) as pool:  # the three go commands run at once
+    with _go_work_sum_kept(env), ThreadPoolExecutor(3) as pool:  # the three go commands run at once
         extra_packages = pool.submit(dependencies, ctx, extra)
-        go_mod = pool.submit(read_go_mod, ctx.root / "go.mod")
+        go_mod = pool.submit(modes.main_go_mod, env, ctx.root)
         listed = pool.submit(list_packages, ctx)
         import networkx  # noqa: F401  (its import, a sixth of a second, overlaps go list)
 
         program = listed.result()
         graph = package_graph([*extra_packages.result(), *program], virtual)  # the program's records win
     packages = tuple(sorted(program, key=lambda pkg: pkg.import_path))
-    local = _local_modules(packages, env, ctx.root)
+    main_go_mod, workspace_modules = go_mod.result()
+    # Trees go list reads that ./... or the module walk would skip: workspace
+    # modules, and a directory named for itself (a _ or testdata one).
+    named = [os.path.normpath(ctx.root / p.removesuffix("/...")) for p in ctx.patterns if p not in ("./...", "work")]
+    local = tuple(sorted({*_local_modules(packages, env, ctx.root), *workspace_modules, *named} - {str(ctx.root)}))
     key = _tree_key(inputs, ctx.root, local, index, exclude)
     resolution = Resolution(
         packages=packages,
-        go_mod=go_mod.result(),
+        go_mod=main_go_mod,
+        vendor=modes.vendor_mode(env, ctx.build_flags, main_go_mod, ctx.root),
         extra=extra_packages.result(),
         package_keys={pkg.import_path: package_key(pkg) for pkg in packages},
         reachable=reachable(graph, packages),
@@ -316,6 +326,27 @@ def resolve(
     cache.put(inputs, local)
     cache.put(key, resolution)
     return resolution
+
+
+@contextmanager
+def _go_work_sum_kept(env: GoEnv) -> Iterator[None]:
+    """Keep go.work.sum as it was: in workspace mode, go list of an integration's
+    import whose checksum is missing downloads its module and adds it there
+    (module mode refuses instead), and overlay-gen writes none of the user's files."""
+    if env.workspace is None:
+        yield
+        return
+    path = env.workspace.with_name("go.work.sum")
+    before = path.read_bytes() if path.is_file() else None
+    try:
+        yield
+    finally:
+        after = path.read_bytes() if path.is_file() else None
+        if after != before:
+            if before is None:
+                path.unlink()
+            else:
+                path.write_bytes(before)
 
 
 def _local_modules(packages: Sequence[Package], env: GoEnv, root: Path) -> tuple[str, ...]:
@@ -357,7 +388,7 @@ def _tree_key(inputs: Key, root: Path, local: Sequence[str], index: FileIndex, e
                     continue
                 if name.endswith(".go"):
                     key.add(name, index.header(path))
-                elif name == "go.mod":
+                elif name in ("go.mod", "go.sum"):
                     key.add(name, index.digest(path))
                 else:
                     key.add(name)

@@ -1,0 +1,3 @@
+module example.com/underscore
+
+go 1.22
