@@ -112,7 +112,7 @@ def pin(directory: Path, extra_aspects: tuple[Path, ...] = (), builtin: bool = T
             raise
         for name in ("go.mod", "go.sum"):
             content = scratch.read(name)
-            if content is not None and content != before_files[name]:
+            if content and content != before_files[name]:  # an empty go.sum is not written
                 (root / name).write_bytes(content)
     changed = [name for name in names if _read(root / name) != before_files[name]]
     if changed and (root / "vendor" / "modules.txt").is_file():

@@ -245,3 +245,11 @@ def test_pin_keeps_a_vendored_module_consistent(tmp_path: Path, go_env: dict[str
     offline = _offline(go_env)
     go(root, "build", "-mod=vendor", "-o", os.devnull, ".", env=offline)  # the unmodified program
     go(root, "build", "-o", os.devnull, ".", env=offline)  # vendor mode is the default with vendor/
+
+
+def test_pin_with_nothing_to_pin_writes_nothing(tmp_path: Path, go_env: dict[str, str]) -> None:
+    root = _module(tmp_path / "plain", "1.22", {}, go_env)
+    before = tree_digest(root)
+    proc = overlay_gen(root, "pin", "--no-builtin", env=go_env)
+    assert proc.returncode == 0 and "nothing changed" in proc.stderr, proc.stderr
+    assert tree_digest(root) == before  # no empty go.sum either
