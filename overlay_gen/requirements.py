@@ -11,9 +11,13 @@ Injected code imports two kinds of packages besides the standard library:
 * the modules those require (OpenTelemetry's, the instrumentation packages
   of the OpenTelemetry project or of a library's authors). They must be in
   the main module's go.mod and go.sum, which only ``overlay-gen pin``
-  changes. Generation checks them and names what is missing instead of
-  producing an overlay that cannot build. An instrumented library's own
-  module is the user's choice of release: any the integration supports will do.
+  changes. An integration module's go.mod requires the oldest release of
+  each that its code accepts (otel v1.36.0; v1.45.0 where it imports
+  semconv/v1.43.0), as a go.mod requirement means; pin takes the newest that
+  fits the main module. Generation checks them and names what is missing
+  instead of producing an overlay that cannot build. An instrumented
+  library's own module is the user's choice of release: any the integration
+  supports will do.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ class Needs:
     """What injected code imports, beyond the standard library."""
 
     modules: tuple[GoModule, ...]  # the integration modules it imports, and those they require
-    requires: Mapping[str, str]  # module path -> the version the integrations were tested with
+    requires: Mapping[str, str]  # module path -> the oldest release the integrations accept
     libraries: frozenset[str]  # instrumented libraries' modules: the user's release is the one
     packages: tuple[str, ...]  # packages whose module is not known (no version to ask for)
 

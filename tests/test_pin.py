@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import copy_fixture, go, overlay_gen
+from conftest import copy_fixture, go, overlay_gen, tree_digest
 
 pytestmark = pytest.mark.gobuild
 
@@ -97,3 +98,158 @@ def test_pin_takes_the_instrumentation_release_made_for_the_users_library(
     generated = overlay_gen(tmp_path, ".", env=go_env)
     assert generated.returncode == 0, generated.stderr
     go(tmp_path, "build", "-overlay=overlay.json", "-o", os.devnull, ".", env=go_env)
+
+
+# --- pin changes only what it must ------------------------------------------------
+
+TRACED = """package main
+
+import (
+	"context"
+	"fmt"
+)
+
+func main() {
+	fmt.Println("total:", total(context.Background(), 3))
+}
+
+//dd:span span.name:total
+func total(ctx context.Context, n int) int {
+	return 2 * n
+}
+"""
+
+
+def _module(root: Path, go_line: str, requires: dict[str, str], env: dict[str, str], program: str = TRACED) -> Path:
+    """A module as its user left it: ``go_line``, ``requires`` and a complete go.sum."""
+    root.mkdir(parents=True, exist_ok=True)
+    lines = [f"module example.com/{root.name}", "", f"go {go_line}", ""]
+    lines += [f"require {m} {v} // indirect" for m, v in sorted(requires.items())]
+    (root / "go.mod").write_text("\n".join([*lines, ""]))
+    (root / "main.go").write_text(program)
+    go(root, "list", "-mod=mod", "-m", "all", env=env)  # fills go.sum, as the user's last go command did
+    assert f"\ngo {go_line}\n" in (root / "go.mod").read_text()
+    return root
+
+
+def _build_list(root: Path, env: dict[str, str]) -> dict[str, str]:
+    out = go(root, "list", "-m", "-f", "{{.Path}} {{.Version}}", "all", env=env).stdout
+    return dict(line.split(" ", 1) for line in out.splitlines()[1:])  # the main module first, without a version
+
+
+def _offline(env: dict[str, str]) -> dict[str, str]:
+    return {**env, "GOPROXY": "off"}
+
+
+def _pinned_and_traced(root: Path, env: dict[str, str], go_line: str) -> dict[str, str]:
+    """Pin ``root``; check that it changed nothing the module had and left it
+    complete; build and run it traced. The build list after pin."""
+    before = _build_list(root, env)
+    proc = overlay_gen(root, "pin", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert f"\ngo {go_line}\n" in (root / "go.mod").read_text()
+    after = _build_list(root, env)
+    assert {m: after.get(m) for m in before} == before  # nothing the build had moved
+    offline = _offline(env)
+    go(root, "mod", "verify", env=offline)
+    go(root, "build", "-o", os.devnull, ".", env=offline)  # a plain build, offline, right after pin
+    generated = overlay_gen(root, ".", env=offline)
+    assert generated.returncode == 0, generated.stderr
+    go(root, "build", "-overlay=overlay.json", "-o", "app", ".", env=offline)
+    run = subprocess.run(
+        [str(root / "app")], env={**env, "OTEL_TRACES_EXPORTER": "console"}, capture_output=True, text=True, check=True
+    )
+    assert "total: 6" in run.stdout and '"Name":"total"' in run.stdout.replace(" ", "")
+    pinned = {name: (root / name).read_bytes() for name in ("go.mod", "go.sum", "overlay-gen.tools.go")}
+    again = overlay_gen(root, "pin", env=offline)  # idempotent, and needs no network
+    assert again.returncode == 0 and "nothing changed" in again.stderr, again.stderr
+    assert {name: (root / name).read_bytes() for name in pinned} == pinned
+    return after
+
+
+def test_pin_keeps_the_go_directive_and_every_module_the_build_has(tmp_path: Path, go_env: dict[str, str]) -> None:
+    """go 1.24 and an old golang.org/x/net: pin takes the newest OpenTelemetry releases that
+    need neither newer Go nor a newer x/net (or x/sys, which x/net requires), not the newest."""
+    root = _module(tmp_path / "old", "1.24", {"golang.org/x/net": "v0.40.0"}, go_env)
+    after = _pinned_and_traced(root, go_env, "1.24")
+    # otel v1.39.0 needs go 1.24.0, which "go 1.24" is older than.
+    assert after["go.opentelemetry.io/otel"] == "v1.38.0"  # the newest whose go directive is 1.23.0
+    assert after["golang.org/x/net"] == "v0.40.0"
+
+
+def test_pin_works_with_the_oldest_opentelemetry_release_it_accepts(tmp_path: Path, go_env: dict[str, str]) -> None:
+    """A module that already has otel v1.36.0 keeps it and gets the releases made with it."""
+    root = _module(tmp_path / "oldest", "1.24", {"go.opentelemetry.io/otel": "v1.36.0"}, go_env)
+    after = _pinned_and_traced(root, go_env, "1.24")
+    for module in OTEL:
+        assert after[module] in ("v1.36.0", "v0.61.0"), (module, after[module])
+
+
+@pytest.mark.parametrize(
+    ("requires", "otel", "autoexport"),
+    [({}, "v1.46.0", "v0.71.0"), ({"go.opentelemetry.io/otel": "v1.45.0"}, "v1.45.0", "v0.70.0")],
+    ids=["newest", "oldest"],
+)
+def test_pin_takes_the_newest_release_the_go_directive_allows(
+    unpinned: Path, go_env: dict[str, str], requires: dict[str, str], otel: str, autoexport: str
+) -> None:
+    """fixtures/spans (net/http: otel v1.45.0 at least) at go 1.25.0 gets v1.46.0, not v1.47.0 (go
+    1.26.0); a module that has otel v1.45.0, the oldest net/http's integration accepts, keeps it
+    and gets the contrib release made for it. Built and run."""
+    main = (unpinned / "main.go").read_text()
+    _module(unpinned, "1.25.0", requires, go_env, main)
+    before = _build_list(unpinned, go_env)
+    proc = overlay_gen(unpinned, "pin", env=go_env)
+    assert proc.returncode == 0, proc.stderr
+    assert "\ngo 1.25.0\n" in (unpinned / "go.mod").read_text()
+    after = _build_list(unpinned, go_env)
+    assert {m: after.get(m) for m in before} == before
+    assert after["go.opentelemetry.io/otel"] == otel
+    assert after["go.opentelemetry.io/contrib/exporters/autoexport"] == autoexport
+    offline = _offline(go_env)
+    go(unpinned, "mod", "verify", env=offline)
+    generated = overlay_gen(unpinned, ".", env=offline)
+    assert generated.returncode == 0, generated.stderr
+    go(unpinned, "build", "-overlay=overlay.json", "-o", "app", ".", env=offline)
+    run = subprocess.run(
+        [str(unpinned / "app")], env={**go_env, "OTEL_TRACES_EXPORTER": "console"}, capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr
+    assert '"Name":"checkout"' in run.stdout.replace(" ", "")
+
+
+def test_pin_refuses_a_module_too_old_for_every_release_and_changes_nothing(
+    tmp_path: Path, go_env: dict[str, str]
+) -> None:
+    root = _module(tmp_path / "ancient", "1.22", {"golang.org/x/net": "v0.30.0"}, go_env)
+    before = tree_digest(root)
+    proc = overlay_gen(root, "pin", env=go_env)
+    assert proc.returncode == 4
+    assert proc.stderr.count("\n") == 1
+    assert proc.stderr.startswith("overlay-gen: no release overlay-gen accepts fits this module: ")
+    assert "go.opentelemetry.io/otel v1.36.0, needs go 1.23.0, newer than go.mod's go 1.22" in proc.stderr
+    assert tree_digest(root) == before  # go.mod, go.sum untouched, no tools file
+
+
+def test_pin_keeps_a_vendored_module_consistent(tmp_path: Path, go_env: dict[str, str]) -> None:
+    program = 'package main\n\nimport (\n\t"fmt"\n\n\t"golang.org/x/net/html/atom"\n)\n\n'
+    program += 'func main() {\n\tfmt.Println(atom.Lookup([]byte("div")))\n}\n'
+    root = _module(tmp_path / "vendored", "1.26.0", {"golang.org/x/net": "v0.40.0"}, go_env, program)
+    go(root, "mod", "tidy", env=go_env)
+    go(root, "mod", "vendor", env=go_env)
+    proc = overlay_gen(root, "pin", env=go_env)
+    assert proc.returncode == 0, proc.stderr
+    assert "vendor/" in proc.stderr
+    modules = (root / "vendor" / "modules.txt").read_text()
+    assert "# go.opentelemetry.io/otel v" in modules
+    offline = _offline(go_env)
+    go(root, "build", "-mod=vendor", "-o", os.devnull, ".", env=offline)  # the unmodified program
+    go(root, "build", "-o", os.devnull, ".", env=offline)  # vendor mode is the default with vendor/
+
+
+def test_pin_with_nothing_to_pin_writes_nothing(tmp_path: Path, go_env: dict[str, str]) -> None:
+    root = _module(tmp_path / "plain", "1.22", {}, go_env)
+    before = tree_digest(root)
+    proc = overlay_gen(root, "pin", "--no-builtin", env=go_env)
+    assert proc.returncode == 0 and "nothing changed" in proc.stderr, proc.stderr
+    assert tree_digest(root) == before  # no empty go.sum either
