@@ -56,7 +56,7 @@ def test_usage_error(module: Path) -> None:
         ("[[aspect]\n", "a.toml: not valid TOML: "),
         (
             ASPECT.replace("join-point", "joinpoint"),
-            "a.toml: aspect[0].joinpoint: unknown key (did you mean 'join-point'?)",
+            "a.toml: aspect 't.enter': joinpoint: unknown key (did you mean 'join-point'?)",
         ),
         (
             ASPECT.replace("function-declaration", "function-declration"),
