@@ -154,6 +154,11 @@ def configure(root: Path, extra_files: Sequence[Path] = (), builtin: bool = True
     config = load_config(root)
     integrations = catalog() if builtin else ()
     files = [(root / name, name) for name in config.aspect_files] + [(path, str(path)) for path in extra_files]
+    for index, name in enumerate(config.aspect_files):
+        if not (root / name).is_file():
+            raise (Loc(CONFIG_FILE) / "aspects" / index).error(
+                f"{name}: no such file", hint="aspect files are named relative to the module root"
+            )
     seen = {a: i.display for i in integrations for a in i.aspect_ids}
     user: list[Aspect] = []
     for path, display in files:

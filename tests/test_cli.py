@@ -102,7 +102,11 @@ def test_malformed_config_file(module: Path) -> None:
 
 def test_missing_aspect_file_named_in_config(module: Path) -> None:
     (module / "overlay-gen.toml").write_text('aspects = ["nowhere.toml"]\n')
-    _fails(overlay_gen(module, "."), 3, "nowhere.toml: no such file")
+    _fails(
+        overlay_gen(module, "."),
+        3,
+        "overlay-gen.toml: aspects[0]: nowhere.toml: no such file (aspect files are named relative to the module root)",
+    )
 
 
 def test_duplicate_aspect_id(module: Path) -> None:
