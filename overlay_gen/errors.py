@@ -13,7 +13,8 @@ Exit codes (also in README.md):
 1     internal error (a bug in overlay-gen: please report it)
 2     usage error (bad command-line arguments)
 3     configuration error (overlay-gen.toml, an aspect file)
-4     Go environment error (no go on PATH, not a module, go list failed)
+4     Go environment error (no go on PATH, not a module, go list failed, a
+      Go file of the build that is not valid Go as it is)
 5     rewrite error (conflicting edits, or a rewritten file that is not Go
       with --strict)
 ====  =====================================================================
@@ -77,6 +78,11 @@ class GoEnvironmentError(OverlayGenError):
     """The Go toolchain is missing, the directory is no module, go list failed."""
 
     exit_code = 4
+
+
+class SourceError(GoEnvironmentError):
+    """A Go file of the build is not valid Go before any rewriting: the user's
+    own syntax error (go build fails on it too), never overlay-gen's."""
 
 
 class RewriteError(OverlayGenError):

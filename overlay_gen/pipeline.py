@@ -171,6 +171,7 @@ def _instrument(chosen: _Chosen) -> Result:
     from .emit import stage, write
     from .instrument import Context, instrument
     from .integration import APPLIES, modules_by_path
+    from .match import UNPARSABLE
     from .verify import rejected_files
 
     resolution, layout, cache = chosen.resolution, chosen.layout, chosen.cache
@@ -197,7 +198,8 @@ def _instrument(chosen: _Chosen) -> Result:
     linked = resolution.linked([p for m in need.modules for p in m.packages])
     try:
         written = write(files, rewritten, layout)  # 7
-        bad = rejected_files(layout, written, cache)  # 8
+        unparsable = {f.display: f.path for f in files if any(e.reason == UNPARSABLE for e in f.events)}
+        bad = rejected_files(layout, written, cache, unparsable)  # 8
         staged = stage(written, bad, linked, layout, modules, strict=chosen.options.strict, cache=cache)  # 9
     except BaseException:
         from .emit import discard_staging
