@@ -5,6 +5,11 @@ Generation only (go list and gofmt): the fast tier.
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -63,3 +68,38 @@ def test_syntax_error_is_reported_in_a_subdirectory_by_its_module_path(module: P
     (module / "main.go").write_text('package main\n\nimport _ "example.com/u/lib"\n\nfunc main() { work() }\n')
     message = _one_line(overlay_gen(module, ".", "--no-builtin", "--aspects", "a.toml"), 4)
     assert message.startswith("lib/lib.go:5:1: "), message
+
+
+def _read_only(directory: Path) -> list[str]:
+    """A command prefix under which ``directory`` cannot be written: its mode
+    for an ordinary user; for root (whom modes do not stop) a read-only bind
+    mount in a mount namespace of its own, or the test is skipped."""
+    if os.geteuid() != 0:
+        directory.chmod(0o555)
+        return []
+    unshare = shutil.which("unshare")
+    script = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"'
+    prefix = [unshare or "unshare", "-m", "sh", "-c", script, str(directory)]
+    probe = subprocess.run([*prefix, "touch", str(directory / "probe")], capture_output=True, text=True)
+    if unshare is None or "Read-only file system" not in probe.stderr:
+        pytest.skip(f"no way to make a directory read-only for root here: {probe.stderr.strip()}")
+    return prefix
+
+
+def test_read_only_module_directory_is_one_line_naming_the_path(module: Path, go_env: dict[str, str]) -> None:
+    prefix = _read_only(module)
+    try:
+        command = [*prefix, sys.executable, "-m", "overlay_gen", ".", "--no-builtin", "--aspects", "a.toml"]
+        proc = subprocess.run(command, cwd=module, env=go_env, capture_output=True, text=True)
+        message = _one_line(proc, 4)
+        assert message.startswith(f"{module}/.overlay-gen"), message
+        assert ": cannot write: " in message and "-o and --shadow-dir put them elsewhere" in message
+        assert sorted(p.name for p in module.iterdir()) == ["a.toml", "go.mod", "main.go", "work.go"]
+        # Elsewhere, the same module generates.
+        out = module.parent / "out"
+        command += ["-o", str(out / "overlay.json"), "--shadow-dir", str(out / "shadow")]
+        proc = subprocess.run(command, cwd=module, env=go_env, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads((out / "overlay.json").read_text())["Replace"]
+    finally:
+        module.chmod(0o755)
