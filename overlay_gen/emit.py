@@ -16,17 +16,20 @@ place.
 ``diff``, ``lock`` and ``check`` read the staging directory; only
 :func:`commit` (stage 10) swaps it for the old shadow directory and
 overlay.json, so a run that fails, or only looks, leaves the previous output
-as it was. Every write that fails is one line naming the path
-(:class:`.errors.WriteError`).
+as it was. Runs on one module take turns: :func:`locked` holds a lock file
+beside the shadow directory while a run writes. Every write that fails
+is one line naming the path (:class:`.errors.WriteError`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import shutil
 import subprocess
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import attrs
@@ -153,6 +156,63 @@ def commit(staged: Staged, layout: Layout, overlay_path: Path) -> None:
             raise
         _swap(staged.directory, layout.shadow)
         os.replace(tmp_overlay, overlay_path)
+
+
+@contextlib.contextmanager
+def locked(shadow: Path, waiting: Callable[[Path], None] | None = None) -> Iterator[bool]:
+    """Hold the lock of the shadow directory ``shadow`` (the file
+    ``<shadow>.lock`` beside it) while a run writes its staging directory and
+    commits: a second run on the module waits until the first is done,
+    calling ``waiting`` once with the lock's path. Yields whether it waited.
+
+    A POSIX record lock (fcntl.lockf), not flock: it belongs to this process
+    alone, so the workers forked meanwhile (:mod:`.instrument`) never hold it,
+    even if they outlive a run killed under them. The file is removed on
+    release; one left by a killed run is locked by no one (the kernel drops a
+    dead process's locks)."""
+    import fcntl
+
+    path = lock_path(shadow)
+    waited = False
+    with writing(path, ELSEWHERE):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        while True:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            try:
+                try:
+                    fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError as exc:
+                    if exc.errno not in (errno.EACCES, errno.EAGAIN):
+                        raise
+                    if waiting is not None and not waited:
+                        waiting(path)
+                    waited = True
+                    fcntl.lockf(fd, fcntl.LOCK_EX)
+                if _same_file(fd, path):
+                    break  # else the run that held it removed it: lock the file now at the path
+            except BaseException:
+                os.close(fd)
+                raise
+            os.close(fd)
+    try:
+        yield waited
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)  # before the lock goes: a run that then gets it sees the file is gone
+        os.close(fd)
+
+
+def lock_path(shadow: Path) -> Path:
+    return shadow.with_name(shadow.name + ".lock")
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        on_disk = os.stat(path)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (held.st_dev, held.st_ino) == (on_disk.st_dev, on_disk.st_ino)
 
 
 def discard(staged: Staged) -> None:

@@ -22,6 +22,7 @@ contents, so a run after a small edit redoes only what the edit touched.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -116,17 +117,31 @@ def _choose(options: Options, env: GoEnv, cache: Cache) -> _Chosen:
     index = FileIndex(cache)
     root = env.module_root
     setup = configure(root, options.aspect_files, builtin=options.builtin)  # 1
-    layout = Layout(root, (options.shadow or root / SHADOW_DIR).resolve(), env)
+    layout = Layout(root, shadow_of(options, env), env)
     overlay = (options.overlay or root / "overlay.json").resolve()
     context = BuildContext(root, options.build_flags, tests=options.tests)
-    resolution, statuses = resolve_and_choose(
-        setup, context, env, cache, index, (layout.shadow, layout.staging, overlay)
-    )
+    resolution, statuses = resolve_and_choose(setup, context, env, cache, index, _outputs(layout, overlay))
     aspects = aspect_set(setup, [s.integration for s in statuses if s.state == APPLIES])  # 3
     answers = Memo(cache, "select", str(root))
     candidates = select(resolution, aspects.aspects, index, answers, aspects.digest)  # 4
     answers.save()
     return _Chosen(options, env, layout, overlay, statuses, aspects, resolution, candidates, index, cache)
+
+
+def shadow_of(options: Options, env: GoEnv) -> Path:
+    """The shadow directory a run with ``options`` writes (absolute)."""
+    return (options.shadow or env.module_root / SHADOW_DIR).resolve()
+
+
+def _outputs(layout: Layout, overlay: Path) -> tuple[Path, ...]:
+    """What a run writes, or may leave behind, where it also reads (the module's directories)."""
+    from .emit import lock_path
+
+    return (layout.shadow, layout.staging, overlay, lock_path(layout.shadow))
+
+
+def _waiting(lock: Path) -> None:
+    print(f"overlay-gen: another run is writing this overlay; waiting for it ({lock})", file=sys.stderr)
 
 
 def resolve_and_choose(
@@ -246,15 +261,19 @@ def _deps(resolution: Resolution, imported: Iterable[str]) -> dict[str, frozense
 
 @contextmanager
 def plan(options: Options, cache: Cache | None = None) -> Iterator[Result]:
-    """Stages 1-9: a staged overlay; the staging directory is removed on exit."""
-    from .emit import discard
+    """Stages 1-9: a staged overlay; the staging directory is removed on exit.
+    Holds the module's lock (:func:`.emit.locked`) meanwhile: the staging
+    directory is the one a generation writes."""
+    from .emit import discard, locked
 
     cache = cache or Cache.default()
-    result = _instrument(_choose(options, go_env(options.directory.resolve()), cache))
-    try:
-        yield result
-    finally:
-        discard(result.staged)
+    env = go_env(options.directory.resolve())
+    with locked(shadow_of(options, env), _waiting):
+        result = _instrument(_choose(options, env, cache))
+        try:
+            yield result
+        finally:
+            discard(result.staged)
 
 
 def request_of(options: Options) -> uptodate.Request:
@@ -283,9 +302,20 @@ def generate(options: Options, cache: Cache | None = None) -> Summary:
 def regenerate(options: Options, cache: Cache) -> Summary:
     """:func:`generate` for a caller that has found the output out of date
     (the command line checks before it loads this module)."""
+    from .emit import locked
+
+    env = go_env(options.directory.resolve())
+    # One run at a time writes a module's overlay; one that waited for another
+    # may find that run has written just what it would.
+    with locked(shadow_of(options, env), _waiting) as waited:
+        fresh = uptodate.check(request_of(options), cache) if waited else None
+        return Summary(**fresh) if fresh is not None else _regenerate(options, env, cache)
+
+
+def _regenerate(options: Options, env: GoEnv, cache: Cache) -> Summary:
     from .emit import commit, discard
 
-    chosen = _choose(options, go_env(options.directory.resolve()), cache)
+    chosen = _choose(options, env, cache)
     result = _instrument(chosen)
     try:
         commit(result.staged, result.layout, result.overlay)  # 10
@@ -295,7 +325,6 @@ def regenerate(options: Options, cache: Cache) -> Summary:
     index, layout = chosen.index, chosen.layout
     for path in chosen.aspects.files:
         index.digest(str(path))
-    excluded = (layout.shadow, layout.staging, chosen.overlay)
     uptodate.record(
         request_of(options),
         cache,
@@ -304,6 +333,6 @@ def regenerate(options: Options, cache: Cache) -> Summary:
         index.directories,
         chosen.overlay,
         layout.shadow,
-        excluded,
+        _outputs(layout, chosen.overlay),
     )
     return summary
