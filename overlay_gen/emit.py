@@ -14,10 +14,11 @@ copy (docs/adr/0001). Standard-library and main-module files are overlaid in
 place.
 
 ``diff``, ``lock`` and ``check`` read the staging directory; only
-:func:`commit` (stage 10) swaps it for the old shadow directory and
-overlay.json, so a run that fails, or only looks, leaves the previous output
-as it was. Runs on one module take turns: :func:`locked` holds a lock file
-beside the shadow directory while a run writes. Every write that fails
+:func:`commit` (stage 10) swaps it for the old shadow directory, and with it
+overlay.json (a link to the shadow directory's own), in one atomic step, so a
+run that fails, only looks, or is killed at any point leaves the previous
+output as it was. Runs on one module take turns: :func:`locked` holds a lock
+file beside the shadow directory while a run writes. Every write that fails
 is one line naming the path (:class:`.errors.WriteError`).
 """
 
@@ -29,6 +30,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -44,6 +46,7 @@ from .model import Package
 from .places import Layout, ModuleCopy
 
 INTEGRATIONS_DIR = "integrations"  # in the shadow directory: the integrations' Go modules, by folder name
+OVERLAY_FILE = "overlay.json"  # in the shadow directory: the overlay, which the overlay path links to
 ELSEWHERE = "overlay-gen writes overlay.json and the shadow directory there; -o and --shadow-dir put them elsewhere"
 
 
@@ -144,18 +147,21 @@ def stage(
 
 
 def commit(staged: Staged, layout: Layout, overlay_path: Path) -> None:
-    """Put a staged overlay in use: the shadow directory, then overlay.json."""
+    """Stage 10: put a staged overlay in use, in one atomic step.
+
+    The overlay path is a symbolic link to the shadow directory's own
+    overlay.json, so exchanging the staging directory and the shadow directory
+    (renameat2's RENAME_EXCHANGE) switches the shadow files and overlay.json
+    at once: a run killed at any point leaves the previous output whole, or
+    the new one, never a mix. Every step before the exchange leaves the
+    previous output in use as it was; the previous output, at the staging
+    path after the exchange, is removed last."""
     document = json.dumps({"Replace": dict(staged.replace)}, indent=2) + "\n"
-    tmp_overlay = overlay_path.with_name(overlay_path.name + ".new")
-    with writing(overlay_path, ELSEWHERE):
-        try:
-            overlay_path.parent.mkdir(parents=True, exist_ok=True)
-            tmp_overlay.write_text(document)
-        except BaseException:
-            discard(staged)
-            raise
+    with writing(staged.directory, ELSEWHERE):
+        (staged.directory / OVERLAY_FILE).write_text(document)
+        _link_overlay(overlay_path, layout.shadow)
         _swap(staged.directory, layout.shadow)
-        os.replace(tmp_overlay, overlay_path)
+        _remove(staged.directory)
 
 
 @contextlib.contextmanager
@@ -326,16 +332,63 @@ def _write(path: Path, content: bytes) -> None:
 
 
 def _remove(path: Path) -> None:
-    if path.is_dir():
+    if path.is_symlink() or (path.exists() and not path.is_dir()):
+        path.unlink()  # a link too, even one to a directory or to nothing
+    elif path.is_dir():
         shutil.rmtree(path)
-    elif path.exists():
-        path.unlink()
+
+
+def _link_overlay(overlay_path: Path, shadow: Path) -> None:
+    """Make ``overlay_path`` a link to the shadow directory's overlay.json,
+    keeping the overlay in use as it is: the overlay.json of an earlier
+    release of overlay-gen, a plain file, is first copied into the shadow
+    directory it describes."""
+    target = os.path.relpath(shadow / OVERLAY_FILE, overlay_path.parent)
+    tmp = overlay_path.with_name(overlay_path.name + ".new")
+    _remove(tmp)
+    if overlay_path.is_symlink() and os.readlink(overlay_path) == target:
+        return
+    overlay_path.parent.mkdir(parents=True, exist_ok=True)
+    in_shadow = shadow / OVERLAY_FILE
+    if overlay_path.is_file() and not overlay_path.is_symlink() and shadow.is_dir() and not in_shadow.exists():
+        shutil.copyfile(overlay_path, tmp)
+        os.replace(tmp, in_shadow)
+    os.symlink(target, tmp)
+    os.replace(tmp, overlay_path)
 
 
 def _swap(staging: Path, shadow: Path) -> None:
+    """Put ``staging`` at ``shadow``; the previous shadow directory, if any,
+    ends at ``staging`` (or is removed)."""
+    if not shadow.exists() and not shadow.is_symlink():
+        staging.rename(shadow)
+        return
+    if _exchange(staging, shadow):
+        return
+    # No RENAME_EXCHANGE (another system, a file system without it): two renames, a moment apart.
     old = shadow.with_name(shadow.name + ".old")
     _remove(old)
-    if shadow.exists():
-        shadow.rename(old)
+    shadow.rename(old)
     staging.rename(shadow)
     _remove(old)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two directories in one step (Linux's renameat2 with
+    RENAME_EXCHANGE); False where the system or the file system cannot."""
+    if sys.platform != "linux":
+        return False
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:  # a C library older than glibc 2.28
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))

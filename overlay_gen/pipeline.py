@@ -118,7 +118,7 @@ def _choose(options: Options, env: GoEnv, cache: Cache) -> _Chosen:
     root = env.module_root
     setup = configure(root, options.aspect_files, builtin=options.builtin)  # 1
     layout = Layout(root, shadow_of(options, env), env)
-    overlay = (options.overlay or root / "overlay.json").resolve()
+    overlay = _absolute(options.overlay or root / "overlay.json")
     context = BuildContext(root, options.build_flags, tests=options.tests)
     resolution, statuses = resolve_and_choose(setup, context, env, cache, index, _outputs(layout, overlay))
     aspects = aspect_set(setup, [s.integration for s in statuses if s.state == APPLIES])  # 3
@@ -126,6 +126,12 @@ def _choose(options: Options, env: GoEnv, cache: Cache) -> _Chosen:
     candidates = select(resolution, aspects.aspects, index, answers, aspects.digest)  # 4
     answers.save()
     return _Chosen(options, env, layout, overlay, statuses, aspects, resolution, candidates, index, cache)
+
+
+def _absolute(path: Path) -> Path:
+    """``path`` made absolute, its directory resolved but not the file itself:
+    overlay.json is a link into the shadow directory (see :func:`.emit.commit`)."""
+    return path.absolute().parent.resolve() / path.name
 
 
 def shadow_of(options: Options, env: GoEnv) -> Path:

@@ -1,17 +1,21 @@
-"""Runs that overlap: the output on disk is always one whole generation's.
+"""Runs that overlap or die: the output on disk is always one whole generation's.
 
 Two generations that differ in every way an overlay can (other files, other
-contents, a file only one of them adds) are run at once; overlay.json and the
-files its entries name must then be exactly one of the two generations.
-Generation only (go list and gofmt): the fast tier.
+contents, a file only one of them adds) are run at once, and killed with
+SIGKILL at points spread over a run; after each, overlay.json and the files
+its entries name must be exactly one of the two generations, or the output
+from before, and the next run must succeed. Generation only (go list and
+gofmt): the fast tier.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -114,3 +118,99 @@ def test_runs_at_once_end_with_one_whole_generation(
     # The last one to write had waited: it says so, on one line of its own.
     waits = [line for _, stderr in outcomes for line in stderr.splitlines() if "waiting" in line]
     assert all(line.startswith("overlay-gen: another run is writing this overlay; waiting") for line in waits)
+
+
+def test_a_run_killed_at_any_point_leaves_the_previous_output_and_the_next_run_works(
+    module: Path, generations: dict[str, tuple[str, dict[str, bytes]]]
+) -> None:
+    start = time.monotonic()
+    _generate(module, "a")
+    duration = time.monotonic() - start  # a run that has work to do (the output was b's)
+    kills = 6
+    for i in range(kills):
+        variant = "ab"[i % 2]
+        before = _state(module)
+        proc = subprocess.Popen(_command(variant), cwd=module, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(duration * (i + 0.5) / kills)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        after = _state(module)
+        assert after == before or after == generations[variant], f"kill {i}: a mix of two generations"
+        # The next run works, and writes its whole generation.
+        _generate(module, variant)
+        assert _state(module) == generations[variant]
+    # What a killed run left beside the output (its staging directory, its lock
+    # file) goes with the next run that writes.
+    _generate(module, "b" if variant == "a" else "a")
+    assert not [p.name for p in module.iterdir() if p.name.startswith((".overlay-gen.", "overlay.json."))]
+
+
+# overlay-gen's command, killed by itself (SIGKILL) right after the KILL_AFTER-th
+# call, inside emit.commit, of one of the functions that change the file system
+# (a tree removed counts as one: what is removed is no longer in use).
+_KILLED_IN_COMMIT = """
+import os, shutil, signal, sys
+from pathlib import Path
+from overlay_gen import emit
+from overlay_gen.cli import main
+
+after, calls, inside = int(os.environ["KILL_AFTER"]), [0], [False]
+
+def counted(fn):
+    def call(*args, **kwargs):
+        result = fn(*args, **kwargs)
+        if inside[0]:
+            calls[0] += 1
+            if calls[0] == after:
+                os.kill(os.getpid(), signal.SIGKILL)
+        return result
+    return call
+
+for owner, name in [(os, "replace"), (os, "rename"), (os, "symlink"), (shutil, "rmtree"), (shutil, "copyfile"),
+                    (Path, "unlink"), (Path, "write_text"), (emit, "_exchange")]:
+    if hasattr(owner, name):
+        setattr(owner, name, counted(getattr(owner, name)))
+commit = emit.commit
+
+def commit_counted(*args, **kwargs):
+    inside[0] = True
+    try:
+        return commit(*args, **kwargs)
+    finally:
+        inside[0] = False
+
+emit.commit = commit_counted
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def _as_an_earlier_release_left_it(root: Path) -> None:
+    """overlay.json a plain file, as overlay-gen wrote it before it was a link into the shadow directory."""
+    text = (root / "overlay.json").read_text()
+    (root / "overlay.json").unlink()
+    (root / "overlay.json").write_text(text)
+    (root / ".overlay-gen" / "overlay.json").unlink()
+
+
+@pytest.mark.parametrize("earlier", [False, True], ids=["from-this-release", "from-an-earlier-release"])
+def test_a_run_killed_at_each_step_of_its_commit_leaves_one_whole_generation(
+    module: Path, generations: dict[str, tuple[str, dict[str, bytes]]], earlier: bool
+) -> None:
+    variant, step = "b", 0
+    while True:
+        step += 1
+        variant = "b" if variant == "a" else "a"  # the output on disk is the other one's
+        if earlier:
+            _as_an_earlier_release_left_it(module)
+        before = _state(module)
+        argv = ["-c", _KILLED_IN_COMMIT, *_command(variant)[3:]]
+        proc = subprocess.run([sys.executable, *argv], cwd=module, env={**os.environ, "KILL_AFTER": str(step)})
+        after = _state(module)
+        assert after == before or after == generations[variant], f"killed at step {step}: a mix of generations"
+        if proc.returncode == 0:
+            assert after == generations[variant]
+            break
+        assert proc.returncode == -signal.SIGKILL
+        _generate(module, variant)
+        assert _state(module) == generations[variant]
+    assert step > 1, "the commit was never interrupted"
