@@ -77,11 +77,13 @@ def load_file(path: Path, display: str, integration: bool = False) -> list[Aspec
     aspects = []
     for index, value in enumerate((loc / "aspect").array(document.get("aspect", []))):
         here = loc / "aspect" / index
-        table = here.table(value, ["id", "doc", "join-point", "advice"], required=["id", "join-point", "advice"])
+        # An aspect with a usable id is named by it in every error, its own keys' too; else by its index.
+        named = value.get("id") if isinstance(value, dict) else None
+        at = Loc(display, aspect=named) if isinstance(named, str) and _valid_id(named) else here
+        table = at.table(value, ["id", "doc", "join-point", "advice"], required=["id", "join-point", "advice"])
         aspect_id = (here / "id").string(table["id"])
-        if not aspect_id or any(c.isspace() for c in aspect_id):
+        if not _valid_id(aspect_id):
             raise (here / "id").error(f"{aspect_id!r} is not an aspect id", hint="use letters, digits, '.', '-'")
-        at = Loc(display, aspect=aspect_id)
         join_point = parse_join_point(table["join-point"], at / "join-point")
         advice_values = (at / "advice").array(table["advice"])
         if not advice_values:
@@ -89,9 +91,13 @@ def load_file(path: Path, display: str, integration: bool = False) -> list[Aspec
         advice = tuple(parse_advice(v, at / "advice" / i) for i, v in enumerate(advice_values))
         for i, adv in enumerate(advice):
             _check_target(adv, join_point, at / "advice" / i / adv.key)
-        doc = (here / "doc").string(table["doc"]) if "doc" in table else ""
+        doc = (at / "doc").string(table["doc"]) if "doc" in table else ""
         aspects.append(Aspect(aspect_id, join_point, advice, display, doc))
     return aspects
+
+
+def _valid_id(aspect_id: str) -> bool:
+    return bool(aspect_id) and not any(c.isspace() for c in aspect_id)
 
 
 def _check_target(advice: Advice, join_point: JoinPoint, loc: Loc) -> None:
@@ -148,6 +154,11 @@ def configure(root: Path, extra_files: Sequence[Path] = (), builtin: bool = True
     config = load_config(root)
     integrations = catalog() if builtin else ()
     files = [(root / name, name) for name in config.aspect_files] + [(path, str(path)) for path in extra_files]
+    for index, name in enumerate(config.aspect_files):
+        if not (root / name).is_file():
+            raise (Loc(CONFIG_FILE) / "aspects" / index).error(
+                f"{name}: no such file", hint="aspect files are named relative to the module root"
+            )
     seen = {a: i.display for i in integrations for a in i.aspect_ids}
     user: list[Aspect] = []
     for path, display in files:

@@ -87,6 +87,7 @@ def apply(
     """Apply ``edits`` to ``source``; add ``imports`` at offset ``import_at``
     (the end of the package clause). ``display`` names the file in errors."""
     lines = LineMap(source)
+    newline = line_ending(source)
     ordered = sorted(set(edits), key=lambda e: e.sort_key)
     if imports:
         if import_at is None:
@@ -109,6 +110,8 @@ def apply(
             out_line += chunk.count(b"\n")
             at_line_start = chunk.endswith(b"\n")
         text = edit.text.encode()
+        if newline != b"\n":  # inserted lines end as the file's own do
+            text = _LF.sub(newline, text)
         out.append(text)
         if text:
             out_line += text.count(b"\n")
@@ -118,12 +121,23 @@ def apply(
         line, column = lines.position(cursor)
         if resumes and cursor < len(source) and out_line != line:
             out.append(
-                f"//line :{line}:{column}\n".encode() if at_line_start else f"/*line :{line}:{column}*/".encode()
+                f"//line :{line}:{column}".encode() + newline
+                if at_line_start
+                else f"/*line :{line}:{column}*/".encode()
             )
             out_line = line
             at_line_start = False
     out.append(source[cursor:])
     return b"".join(out)
+
+
+_LF = re.compile(rb"(?<!\r)\n")
+
+
+def line_ending(source: bytes) -> bytes:
+    """How the file ends its lines: as its first line does (CRLF or LF)."""
+    first = source.find(b"\n")
+    return b"\r\n" if first > 0 and source[first - 1 : first] == b"\r" else b"\n"
 
 
 def apply_all(files: Sequence[Rewrite], cache: Store) -> dict[str, bytes]:

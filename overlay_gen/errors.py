@@ -13,13 +13,19 @@ Exit codes (also in README.md):
 1     internal error (a bug in overlay-gen: please report it)
 2     usage error (bad command-line arguments)
 3     configuration error (overlay-gen.toml, an aspect file)
-4     Go environment error (no go on PATH, not a module, go list failed)
+4     Go environment error (no go on PATH, not a module, go list failed, a
+      Go file of the build that is not valid Go as it is, a directory
+      overlay-gen writes to that cannot be written)
 5     rewrite error (conflicting edits, or a rewritten file that is not Go
       with --strict)
 ====  =====================================================================
 """
 
 from __future__ import annotations
+
+import contextlib
+import errno
+from collections.abc import Iterator
 
 
 class OverlayGenError(Exception):
@@ -79,7 +85,34 @@ class GoEnvironmentError(OverlayGenError):
     exit_code = 4
 
 
+class SourceError(GoEnvironmentError):
+    """A Go file of the build is not valid Go before any rewriting: the user's
+    own syntax error (go build fails on it too), never overlay-gen's."""
+
+
 class RewriteError(OverlayGenError):
     """Edits conflict, or (with --strict) a rewritten file is not valid Go."""
 
     exit_code = 5
+
+
+class WriteError(GoEnvironmentError):
+    """A file or directory overlay-gen writes cannot be written: a read-only
+    module directory, a full disk. The message names the path."""
+
+
+_NOT_WRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS)
+
+
+@contextlib.contextmanager
+def writing(what: object, hint: str | None = None) -> Iterator[None]:
+    """Report an OSError raised inside as a :class:`WriteError` naming the path
+    it failed on (else ``what``), on one line: for every place overlay-gen
+    writes. ``hint`` is given when the path is not writable (permissions, a
+    read-only file system)."""
+    try:
+        yield
+    except OSError as exc:
+        path = exc.filename if exc.filename is not None else what
+        given = hint if exc.errno in _NOT_WRITABLE else None
+        raise WriteError(f"{path}: cannot write: {exc.strerror or exc}", hint=given) from None

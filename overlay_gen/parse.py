@@ -170,11 +170,12 @@ class ParsedFile:
         return comments
 
     def directives(self, node: Node) -> list[str]:
-        """Directive comments (``//name...``, no space after ``//``) above ``node``."""
+        """Directive comments (``//name...``, no space after ``//``) above ``node``,
+        without the line's end (a line comment of a CRLF file holds its ``\r``)."""
         return [
-            self.text(c)[2:]
+            self.text(c)[2:].rstrip("\r")
             for c in self.leading_comments(statement_of(node))
-            if self.text(c).startswith("//") and self.text(c)[2:3] not in ("", " ", "\t")
+            if self.text(c).startswith("//") and self.text(c)[2:3] not in ("", " ", "\t", "\r")
         ]
 
     def function_ignored(self, node: Node) -> bool:

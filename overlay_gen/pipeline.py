@@ -22,6 +22,7 @@ contents, so a run after a small edit redoes only what the edit touched.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -117,19 +118,39 @@ def _choose(options: Options, env: GoEnv, cache: Cache) -> _Chosen:
     index = FileIndex(cache)
     root = env.root  # the module, or the whole workspace (modes.py)
     setup = configure(root, options.aspect_files, builtin=options.builtin)  # 1
-    layout = Layout(root, (options.shadow or root / SHADOW_DIR).resolve(), env)
-    overlay = (options.overlay or root / "overlay.json").resolve()
+    layout = Layout(root, shadow_of(options, env), env)
+    overlay = _absolute(options.overlay or root / "overlay.json")
     patterns = modes.patterns(env, options.directory)
     context = BuildContext(root, options.build_flags, patterns, tests=options.tests)
-    resolution, statuses = resolve_and_choose(
-        setup, context, env, cache, index, (layout.shadow, layout.staging, overlay)
-    )
+    resolution, statuses = resolve_and_choose(setup, context, env, cache, index, _outputs(layout, overlay))
     modes.check_explicit(env, options.directory, resolution.packages)
     aspects = aspect_set(setup, [s.integration for s in statuses if s.state == APPLIES])  # 3
     answers = Memo(cache, "select", str(root))
     candidates = select(resolution, aspects.aspects, index, answers, aspects.digest)  # 4
     answers.save()
     return _Chosen(options, env, layout, overlay, statuses, aspects, resolution, candidates, index, cache)
+
+
+def _absolute(path: Path) -> Path:
+    """``path`` made absolute, its directory resolved but not the file itself:
+    overlay.json is a link into the shadow directory (see :func:`.emit.commit`)."""
+    return path.absolute().parent.resolve() / path.name
+
+
+def shadow_of(options: Options, env: GoEnv) -> Path:
+    """The shadow directory a run with ``options`` writes (absolute)."""
+    return (options.shadow or env.module_root / SHADOW_DIR).resolve()
+
+
+def _outputs(layout: Layout, overlay: Path) -> tuple[Path, ...]:
+    """What a run writes, or may leave behind, where it also reads (the module's directories)."""
+    from .emit import lock_path
+
+    return (layout.shadow, layout.staging, overlay, lock_path(layout.shadow))
+
+
+def _waiting(lock: Path) -> None:
+    print(f"overlay-gen: another run is writing this overlay; waiting for it ({lock})", file=sys.stderr)
 
 
 def resolve_and_choose(
@@ -174,6 +195,7 @@ def _instrument(chosen: _Chosen) -> Result:
     from .emit import stage, write
     from .instrument import Context, instrument
     from .integration import APPLIES, modules_by_path
+    from .match import UNPARSABLE
     from .verify import rejected_files
 
     resolution, layout, cache = chosen.resolution, chosen.layout, chosen.cache
@@ -215,7 +237,8 @@ def _instrument(chosen: _Chosen) -> Result:
     linked = resolution.linked([p for m in need.modules for p in m.packages])
     try:
         written = write(files, rewritten, layout)  # 7
-        bad = rejected_files(layout, written, cache)  # 8
+        unparsable = {f.display: f.path for f in files if any(e.reason == UNPARSABLE for e in f.events)}
+        bad = rejected_files(layout, written, cache, unparsable)  # 8
         staged = stage(
             written, bad, linked, layout, modules, strict=chosen.options.strict, cache=cache, vendored=host
         )  # 9
@@ -275,15 +298,19 @@ def _deps(resolution: Resolution, imported: Iterable[str]) -> dict[str, frozense
 
 @contextmanager
 def plan(options: Options, cache: Cache | None = None) -> Iterator[Result]:
-    """Stages 1-9: a staged overlay; the staging directory is removed on exit."""
-    from .emit import discard
+    """Stages 1-9: a staged overlay; the staging directory is removed on exit.
+    Holds the module's lock (:func:`.emit.locked`) meanwhile: the staging
+    directory is the one a generation writes."""
+    from .emit import discard, locked
 
     cache = cache or Cache.default()
-    result = _instrument(_choose(options, go_env(options.directory.resolve()), cache))
-    try:
-        yield result
-    finally:
-        discard(result.staged)
+    env = go_env(options.directory.resolve())
+    with locked(shadow_of(options, env), _waiting):
+        result = _instrument(_choose(options, env, cache))
+        try:
+            yield result
+        finally:
+            discard(result.staged)
 
 
 def request_of(options: Options) -> uptodate.Request:
@@ -312,9 +339,20 @@ def generate(options: Options, cache: Cache | None = None) -> Summary:
 def regenerate(options: Options, cache: Cache) -> Summary:
     """:func:`generate` for a caller that has found the output out of date
     (the command line checks before it loads this module)."""
+    from .emit import locked
+
+    env = go_env(options.directory.resolve())
+    # One run at a time writes a module's overlay; one that waited for another
+    # may find that run has written just what it would.
+    with locked(shadow_of(options, env), _waiting) as waited:
+        fresh = uptodate.check(request_of(options), cache) if waited else None
+        return Summary(**fresh) if fresh is not None else _regenerate(options, env, cache)
+
+
+def _regenerate(options: Options, env: GoEnv, cache: Cache) -> Summary:
     from .emit import commit, discard
 
-    chosen = _choose(options, go_env(options.directory.resolve()), cache)
+    chosen = _choose(options, env, cache)
     result = _instrument(chosen)
     try:
         commit(result.staged, result.layout, result.overlay)  # 10
@@ -324,7 +362,6 @@ def regenerate(options: Options, cache: Cache) -> Summary:
     index, layout = chosen.index, chosen.layout
     for path in chosen.aspects.files:
         index.digest(str(path))
-    excluded = (layout.shadow, layout.staging, chosen.overlay)
     uptodate.record(
         request_of(options),
         cache,
@@ -333,6 +370,6 @@ def regenerate(options: Options, cache: Cache) -> Summary:
         index.directories,
         chosen.overlay,
         layout.shadow,
-        excluded,
+        _outputs(layout, chosen.overlay),
     )
     return summary

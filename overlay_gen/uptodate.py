@@ -61,7 +61,7 @@ def request(
     resolved = directory.resolve()
     return (
         str(resolved),
-        str(overlay.resolve()) if overlay else None,
+        str(overlay.absolute().parent.resolve() / overlay.name) if overlay else None,  # a link: not followed
         str(shadow.resolve()) if shadow else None,
         tuple(build_flags),
         tests,

@@ -5,18 +5,24 @@ tree-sitter-go lags the language, so the Go toolchain has the last word: one
 file it rejects is reported with gofmt's first message for it. Verdicts are
 cached by the file's content and the Go release, so only new content is
 checked.
+
+Whose fault is a file that is not Go? A rewritten file gofmt rejects, and a
+file tree-sitter could not parse around a join point, are checked as they are
+on disk too: when the original is not valid Go either, the syntax error is the
+user's, and the run fails naming their file, line and column
+(:class:`.errors.SourceError`) rather than blaming the rewrite or newer syntax.
 """
 
 from __future__ import annotations
 
 import hashlib
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .cache import Cache, Key
-from .errors import GoEnvironmentError
+from .errors import GoEnvironmentError, SourceError
 
 if TYPE_CHECKING:
     from .cache import Store
@@ -24,14 +30,29 @@ if TYPE_CHECKING:
     from .places import Layout
 
 
-def rejected_files(layout: Layout, written: Sequence[Written], cache: Cache) -> dict[str, str]:
-    """The written files (by shadow path) gofmt rejects, each with its first error."""
+def rejected_files(
+    layout: Layout, written: Sequence[Written], cache: Cache, unparsable: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The written files (by shadow path) gofmt rejects, each with its first error.
+    ``unparsable`` holds the files (display name -> path) tree-sitter could not
+    parse where a join point matched. Raises :class:`SourceError` when one of
+    those, or the original of a rejected file, is not valid Go as it is."""
     from .cache import Memo
 
     staging = layout.staging
     verdicts = Memo(cache, "gofmt", str(layout.root))
-    bad = rejected(layout.env.gofmt, [staging / w.shadow for w in written], verdicts, layout.env.goversion)
-    verdicts.save()
+    gofmt, release = layout.env.gofmt, layout.env.goversion
+    try:
+        bad = rejected(gofmt, [staging / w.shadow for w in written], verdicts, release)
+        originals = dict(unparsable or {})
+        originals.update((w.display, w.original) for w in written if staging / w.shadow in bad and w.original)
+        theirs = rejected(gofmt, [Path(p) for p in originals.values()], verdicts, release)
+    finally:
+        verdicts.save()
+    for display, path in sorted(originals.items()):
+        if Path(path) in theirs:
+            hint = "a syntax error in the file itself, not overlay-gen's"
+            raise SourceError(f"{display}:{theirs[Path(path)]}", hint=hint)
     return {w.shadow: bad[staging / w.shadow] for w in written if staging / w.shadow in bad}
 
 

@@ -60,7 +60,7 @@ def test_usage_error(module: Path) -> None:
         ("[[aspect]\n", "a.toml: not valid TOML: "),
         (
             ASPECT.replace("join-point", "joinpoint"),
-            "a.toml: aspect[0].joinpoint: unknown key (did you mean 'join-point'?)",
+            "a.toml: aspect 't.enter': joinpoint: unknown key (did you mean 'join-point'?)",
         ),
         (
             ASPECT.replace("function-declaration", "function-declration"),
@@ -106,7 +106,11 @@ def test_malformed_config_file(module: Path) -> None:
 
 def test_missing_aspect_file_named_in_config(module: Path) -> None:
     (module / "overlay-gen.toml").write_text('aspects = ["nowhere.toml"]\n')
-    _fails(overlay_gen(module, "."), 3, "nowhere.toml: no such file")
+    _fails(
+        overlay_gen(module, "."),
+        3,
+        "overlay-gen.toml: aspects[0]: nowhere.toml: no such file (aspect files are named relative to the module root)",
+    )
 
 
 def test_duplicate_aspect_id(module: Path) -> None:

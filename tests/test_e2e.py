@@ -50,7 +50,7 @@ def test_overlay_covers_main_module_dependency_and_stdlib(hello: Path, go_env: d
     # Nothing under GOMODCACHE is a key: the go command would refuse the overlay.
     modcache = go_env["GOMODCACHE"]
     assert not [k for k in replace if k.startswith(modcache)]
-    # Untouched files are not copied: the shadow holds only rewritten and added files.
+    # Untouched files are not copied: the shadow holds only rewritten and added files, and the overlay.
     shadow_files = sorted(str(p.relative_to(shadow)) for p in shadow.rglob("*") if p.is_file())
     assert shadow_files == [
         ".gitignore",
@@ -59,6 +59,7 @@ def test_overlay_covers_main_module_dependency_and_stdlib(hello: Path, go_env: d
         "main/main.go",
         "main/og.overlay-gen.build-info.go",
         "mod/example.com/greeting@v1.0.0/greeting.go",
+        "overlay.json",
     ]
 
 

@@ -13,7 +13,8 @@ An archive holds a prose comment, an ``aspects.toml``, a small Go module
   raises, with the module directory written as ``$WORK``. Case names start
   with ``error-``.
 
-A case whose module has a ``_test.go`` file is generated with ``tests=True``
+Archives are read and written as bytes, so a case whose files end their lines
+with CRLF keeps them. A case whose module has a ``_test.go`` file is generated with ``tests=True``
 (``--tests``).
 
 The pipeline runs in-process. ``OVERLAY_GEN_UPDATE_GOLDEN=1`` rewrites the
@@ -56,7 +57,7 @@ class Case:
 
     @classmethod
     def load(cls, path: Path) -> Case:
-        archive = txtar.parse(path.read_text())
+        archive = txtar.parse(_read(path))
         case = cls(path, archive)
         names = archive.names()
         for required in ("aspects.toml", "go.mod"):
@@ -111,14 +112,19 @@ def _ids(paths: list[Path]) -> list[str]:
 
 
 def _with_want() -> list[Path]:
-    return [p for p in _cases() if any(n.startswith(WANT) for n in txtar.parse(p.read_text()).names())]
+    return [p for p in _cases() if any(n.startswith(WANT) for n in txtar.parse(_read(p)).names())]
+
+
+def _read(path: Path) -> str:
+    """A file's text as it is: a case with CRLF line endings keeps them (read_text would not)."""
+    return path.read_bytes().decode()
 
 
 def _write_module(case: Case, root: Path) -> None:
     for name, data in case.module_files:
         target = root / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(data)
+        target.write_bytes(data.encode())
 
 
 def _in_module(path: str, roots: list[Path]) -> str:
@@ -144,9 +150,9 @@ def run(case: Case, root: Path) -> Outcome:
             message = message.replace(str(r), "$WORK")
         return Outcome(message, {})
     for name, data in case.module_files:  # overlay-gen never writes the module's own files
-        assert (root / name).read_text() == data, f"{name} was changed in place"
+        assert _read(root / name) == data, f"{name} was changed in place"
     replace = json.loads(result.overlay.read_text())["Replace"]
-    files = {_in_module(build, roots): Path(shadow).read_text() for build, shadow in replace.items()}
+    files = {_in_module(build, roots): _read(Path(shadow)) for build, shadow in replace.items()}
     return Outcome(None, files)
 
 
@@ -157,7 +163,7 @@ def update(case: Case, outcome: Outcome) -> Case:
         archive.put(ERROR, outcome.error + "\n")
     for name, data in sorted(outcome.files.items()):
         archive.put(WANT + name, data)
-    case.path.write_text(txtar.format(archive))
+    case.path.write_bytes(txtar.format(archive).encode())
     return Case.load(case.path)
 
 
