@@ -73,7 +73,8 @@ def test_syntax_error_is_reported_in_a_subdirectory_by_its_module_path(module: P
 def _read_only(directory: Path) -> list[str]:
     """A command prefix under which ``directory`` cannot be written: its mode
     for an ordinary user; for root (whom modes do not stop) a read-only bind
-    mount in a mount namespace of its own, or the test is skipped."""
+    mount in a mount namespace of its own (util-linux's unshare, on every
+    machine the tests run on)."""
     if os.geteuid() != 0:
         directory.chmod(0o555)
         return []
@@ -81,8 +82,9 @@ def _read_only(directory: Path) -> list[str]:
     script = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"'
     prefix = [unshare or "unshare", "-m", "sh", "-c", script, str(directory)]
     probe = subprocess.run([*prefix, "touch", str(directory / "probe")], capture_output=True, text=True)
-    if unshare is None or "Read-only file system" not in probe.stderr:
-        pytest.skip(f"no way to make a directory read-only for root here: {probe.stderr.strip()}")
+    assert unshare is not None and "Read-only file system" in probe.stderr, (
+        f"cannot make a directory read-only for root: {probe.stderr.strip()}"
+    )
     return prefix
 
 
