@@ -44,7 +44,7 @@ import attrs
 
 from . import requirements
 from .cache import Cache
-from .errors import GoEnvironmentError
+from .errors import GoEnvironmentError, writing
 from .gocmd import go_binary, read_go_mod, scan_go_mod
 from .model import BuildContext, Package, version_key, within
 from .parse import ParsedFile
@@ -104,16 +104,18 @@ def pin(directory: Path, extra_aspects: tuple[Path, ...] = (), builtin: bool = T
         selected = scratch.build_list()
         versions = choose(need, selected, go_line, scratch)
         requested = [_request(p, versions, selected) for p in packages]
-        _write_tools_file(root, packages)
+        with writing(root, hint=f"pin edits go.mod, go.sum and {TOOLS_FILE} there"):
+            _write_tools_file(root, packages)
         try:
             scratch.apply(requested, go_line, selected)
         except PinError:
             _restore(root, {TOOLS_FILE: before_files[TOOLS_FILE]})
             raise
-        for name in ("go.mod", "go.sum"):
-            content = scratch.read(name)
-            if content and content != before_files[name]:  # an empty go.sum is not written
-                (root / name).write_bytes(content)
+        with writing(root, hint=f"pin edits go.mod, go.sum and {TOOLS_FILE} there"):
+            for name in ("go.mod", "go.sum"):
+                content = scratch.read(name)
+                if content and content != before_files[name]:  # an empty go.sum is not written
+                    (root / name).write_bytes(content)
     changed = [name for name in names if _read(root / name) != before_files[name]]
     if changed and (root / "vendor" / "modules.txt").is_file():
         _vendor(root)

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import overlay_gen
+from conftest import copy_fixture, overlay_gen
 
 TRACE_WORK = """
 [[aspect]]
@@ -105,3 +105,19 @@ def test_read_only_module_directory_is_one_line_naming_the_path(module: Path, go
         assert json.loads((out / "overlay.json").read_text())["Replace"]
     finally:
         module.chmod(0o755)
+
+
+@pytest.mark.gobuild
+def test_pin_in_a_read_only_module_directory_is_one_line_naming_it(tmp_path: Path, go_env: dict[str, str]) -> None:
+    root = copy_fixture("hello", tmp_path)
+    (root / "overlay-gen.tools.go").unlink(missing_ok=True)
+    before = {p.name: p.read_bytes() for p in root.iterdir() if p.is_file()}
+    prefix = _read_only(root)
+    try:
+        command = [*prefix, sys.executable, "-m", "overlay_gen", "pin"]
+        message = _one_line(subprocess.run(command, cwd=root, env=go_env, capture_output=True, text=True), 4)
+        assert message.startswith(f"{root}/"), message
+        assert ": cannot write: " in message and "pin edits go.mod, go.sum and overlay-gen.tools.go" in message
+    finally:
+        root.chmod(0o755)
+    assert {p.name: p.read_bytes() for p in root.iterdir() if p.is_file()} == before
