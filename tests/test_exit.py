@@ -204,3 +204,18 @@ status-message = "test failed"
 """,
         receiver.spans(),
     )
+
+
+def test_go_suites_of_the_rewritten_std_packages_pass(tmp_path: Path, toolchain_env: dict[str, str]) -> None:
+    """Go's own tests of os, os/signal and testing, with the overlay that rewrites them (generated
+    with --tests: testing's own test binary links os/signal). The runtime's, with the panic hook,
+    run in test_goroutines.py."""
+    root = _copy(tmp_path)
+    proc = overlay_gen(root, ".", "--tests", env=toolchain_env)
+    assert proc.returncode == 0, proc.stderr
+    replace = json.loads((root / "overlay.json").read_text())["Replace"]
+    for package in ("os", "os/signal", "testing"):
+        assert [p for p in replace if Path(p).parent.as_posix().endswith(f"/src/{package}")], package
+    test = go(root, "test", "-short", "-overlay=overlay.json", "os", "os/signal", "testing", env=toolchain_env)
+    for package in ("os", "os/signal", "testing"):
+        assert f"ok  \t{package}\t" in test.stdout, test.stdout
