@@ -11,6 +11,9 @@ import (
 // Without Unix signals, spans are flushed when main returns and on Exit only.
 func watchSignals() {}
 
+// SetSignalCheck does nothing without Unix signals.
+func SetSignalCheck(check func(sig os.Signal, own chan<- os.Signal) bool) {}
+
 // Notify stands in for signal.Notify in instrumented code.
 func Notify(c chan<- os.Signal, sig ...os.Signal) { signal.Notify(c, sig...) }
 

@@ -11,9 +11,11 @@ import (
 )
 
 // A program that handles SIGINT or SIGTERM itself keeps doing so; one that
-// does not is stopped by them. Either way the spans are flushed first. The
-// program's own signal.Notify calls reach Notify (overlay-gen rewrites them),
-// so the runtime knows which signals are the program's.
+// does not is stopped by them. Either way the spans are flushed first. Which
+// signals are the program's, os/signal says when the exit integration
+// rewrote it (SetSignalCheck: every caller of signal.Notify counts, and
+// signal.Stop undoes it); otherwise the program's own signal.Notify calls
+// reach Notify (overlay-gen rewrites them) and are recorded.
 var (
 	signalsMu      sync.Mutex
 	programSignals = map[os.Signal]bool{}
@@ -22,12 +24,20 @@ var (
 
 var watched = []os.Signal{syscall.SIGINT, syscall.SIGTERM}
 
+// handled reports whether a channel other than the runtime's own is
+// notified of sig.
+var handled = func(sig os.Signal, own chan<- os.Signal) bool { return handledByProgram(sig) }
+
+// SetSignalCheck replaces the record of rewritten signal.Notify calls with
+// check, which asks os/signal itself; it is called before main runs.
+func SetSignalCheck(check func(sig os.Signal, own chan<- os.Signal) bool) { handled = check }
+
 func watchSignals() {
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, watched...)
 	go func() {
 		for sig := range ch {
-			if handledByProgram(sig) {
+			if handled(sig, ch) {
 				flush()
 				continue
 			}
