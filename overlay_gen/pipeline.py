@@ -139,7 +139,7 @@ def _absolute(path: Path) -> Path:
 
 def shadow_of(options: Options, env: GoEnv) -> Path:
     """The shadow directory a run with ``options`` writes (absolute)."""
-    return (options.shadow or env.module_root / SHADOW_DIR).resolve()
+    return (options.shadow or env.root / SHADOW_DIR).resolve()
 
 
 def _outputs(layout: Layout, overlay: Path) -> tuple[Path, ...]:
