@@ -197,6 +197,20 @@ attributes = { "test.case.name" = "TestCheck", "test.case.result.status" = "pass
     status = "error"
 
 [[span]]
+name = "TestServe"
+attributes = { "test.case.name" = "TestServe", "test.case.result.status" = "pass" }
+  [[span.child]]
+  name = "GET"
+  kind = "client"
+  attributes = { "http.response.status_code" = 202 }
+  extra-attributes = true
+    [[span.child.child]]
+    name = "GET"
+    kind = "server"
+    attributes = { "url.path" = "/served", "http.response.status_code" = 202 }
+    extra-attributes = true
+
+[[span]]
 name = "TestFails"
 attributes = { "test.case.name" = "TestFails", "test.case.result.status" = "fail" }
 status = "error"
