@@ -3,9 +3,8 @@
 Paths are the names a reviewer knows (see :mod:`.places`): relative to the
 module root, ``$GOROOT/src/...``, ``module@version/...``, under ``a/`` and
 ``b/``, so the patch applies with ``patch -p1`` or ``git apply`` to a tree laid
-out that way. Files come in name order, each once (with ``--tests`` a file
-added to a package is staged for the package and for its test variant: one
-file to the build); an added file comes from /dev/null.
+out that way. Files come in name order, each once; an added file comes from
+/dev/null.
 """
 
 from __future__ import annotations
@@ -50,25 +49,14 @@ def file_diff(staged: Staged, written: Written) -> list[str]:
     return out
 
 
-def files(staged: Staged) -> list[Written]:
-    """The staged files, each name once (the build reads one content per path)."""
-    seen: set[str] = set()
-    unique = []
-    for written in staged.files:
-        if written.display not in seen:
-            seen.add(written.display)
-            unique.append(written)
-    return unique
-
-
 def diff(staged: Staged) -> Iterator[str]:
-    for written in files(staged):
+    for written in staged.files:
         yield from file_diff(staged, written)
 
 
 def stat(staged: Staged) -> list[FileStat]:
     stats = []
-    for written in files(staged):
+    for written in staged.files:
         lines = file_diff(staged, written)[2:]
         added = sum(1 for line in lines if line.startswith("+"))
         removed = sum(1 for line in lines if line.startswith("-"))

@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -274,6 +275,9 @@ def test_diff_and_explain_describe_the_last_generation_and_its_patch_applies(
     assert patch == overlay_gen(hello, "diff", "--tests").stdout
     explained = overlay_gen(hello, "explain")
     assert "applied  calc/calc_test.go:5 TestAdd" in explained.stdout
+    assert overlay_gen(hello, "lock", "--tests").returncode == 0  # the lock lists each file once too
+    locked = [f["path"] for f in tomllib.loads((hello / "overlay-gen.lock").read_text())["file"]]
+    assert sorted(locked) == sorted(set(locked)) == sorted(names), locked
 
     added = {line.removeprefix("+++ b/") for line in patch.splitlines() if line.startswith("+++ ")} - {
         line.removeprefix("--- a/") for line in patch.splitlines() if line.startswith("--- a/")
