@@ -15,9 +15,12 @@ Exit codes (also in README.md):
 3     configuration error (overlay-gen.toml, an aspect file)
 4     Go environment error (no go on PATH, not a module, go list failed, a
       Go file of the build that is not valid Go as it is, a directory
-      overlay-gen writes to that cannot be written)
+      overlay-gen writes to that cannot be written, pin found no release
+      that fits the module)
 5     rewrite error (conflicting edits, or a rewritten file that is not Go
       with --strict)
+6     check found differences from overlay-gen.lock, or status found the
+      overlay out of date
 ====  =====================================================================
 """
 
