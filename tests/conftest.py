@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -92,6 +93,23 @@ def overlay_gen(cwd: Path, *args: str, env: dict[str, str] | None = None) -> sub
     return subprocess.run(
         [sys.executable, "-m", "overlay_gen", *args], cwd=cwd, env=env, capture_output=True, text=True, check=False
     )
+
+
+def overlay_gen_imports(
+    cwd: Path, *args: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """Run overlay-gen with ``python -X importtime``: the process, and the
+    overlay_gen modules it imported (listed on stderr, also when the process
+    then execs the go command)."""
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "overlay_gen", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return proc, set(re.findall(r"\|\s+(overlay_gen\.\w+)$", proc.stderr, re.M))
 
 
 def go(

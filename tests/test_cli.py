@@ -7,12 +7,11 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
 import pytest
-from conftest import copy_fixture, overlay_gen
+from conftest import copy_fixture, overlay_gen, overlay_gen_imports
 
 ASPECT = """
 [[aspect]]
@@ -179,12 +178,8 @@ def test_a_mistyped_command_or_directory_is_one_line(module: Path, args: list[st
 
 
 def _stages_loaded(module: Path, *args: str) -> list[str]:
-    """The pipeline's modules a run of overlay-gen imported (python -X importtime
-    lists every import on stderr, also when the process then execs the go command)."""
-    proc = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "overlay_gen", *args], cwd=module, capture_output=True, text=True
-    )
-    imported = set(re.findall(r"\|\s+(overlay_gen\.\w+)$", proc.stderr, re.M))
+    """The pipeline's modules a run of overlay-gen imported."""
+    proc, imported = overlay_gen_imports(module, *args)
     assert "overlay_gen.uptodate" in imported, proc.stderr  # the list is read right
     return sorted(imported & {f"overlay_gen.{m}" for m in ("pipeline", "resolve", "select", "instrument", "emit")})
 

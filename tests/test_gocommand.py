@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import copy_fixture, go, overlay_gen
+from conftest import copy_fixture, go, overlay_gen, overlay_gen_imports
 
 from overlay_gen import gocommand
 from overlay_gen.errors import UsageError
@@ -294,23 +294,10 @@ def test_nothing_changed_runs_no_stage_before_go_build(hello: Path, go_env: dict
     costs in time, scripts/bench's go command row measures)."""
     out = f"{tmp_path / 'bin'}{os.sep}"
     _og(hello, go_env, "go", "build", "-o", out, ".")
-    proc = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "overlay_gen", "go", "build", "-o", out, "."],
-        cwd=hello,
-        env=go_env,
-        capture_output=True,
-        text=True,
-    )
+    proc, imported = overlay_gen_imports(hello, "go", "build", "-o", out, ".", env=go_env)
     assert proc.returncode == 0, proc.stderr
-    imported = set(re.findall(r"\|\s+(overlay_gen\.\w+)$", proc.stderr, re.M))
     assert "overlay_gen.gocommand" in imported  # the list is read right
     assert not imported & {"overlay_gen.pipeline", "overlay_gen.resolve", "overlay_gen.instrument", "overlay_gen.emit"}
     (hello / "main.go").write_text((hello / "main.go").read_text() + "\nvar _ = 1\n")
-    proc = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "overlay_gen", "go", "build", "-o", out, "."],
-        cwd=hello,
-        env=go_env,
-        capture_output=True,
-        text=True,
-    )
-    assert "overlay_gen.pipeline" in set(re.findall(r"\|\s+(overlay_gen\.\w+)$", proc.stderr, re.M))
+    _, imported = overlay_gen_imports(hello, "go", "build", "-o", out, ".", env=go_env)
+    assert "overlay_gen.pipeline" in imported
