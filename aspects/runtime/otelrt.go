@@ -12,6 +12,9 @@
 // in place. Spans are flushed when main returns (the function Init returns),
 // on Exit (which stands in for os.Exit) and on SIGINT or SIGTERM.
 //
+// The provider it installs records one CLIENT span per logical call: one
+// started inside another is not recorded (nesting.go).
+//
 // It also keeps the goroutine's active span (Activate, Parent), which the
 // goroutines integration stores in runtime.g: code that passes no context
 // still nests under the span its goroutine is in.
@@ -73,7 +76,7 @@ func install() {
 		options = append(options, sdktrace.WithBatcher(exporter))
 	}
 	provider = sdktrace.NewTracerProvider(options...)
-	otel.SetTracerProvider(provider)
+	otel.SetTracerProvider(layered{flushing: provider})
 	otel.SetTextMapPropagator(autoprop.NewTextMapPropagator())
 	watchSignals()
 }
