@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -11,6 +13,7 @@ from conftest import copy_fixture, go, overlay_gen, tree_digest
 
 pytestmark = pytest.mark.gobuild
 
+AUTOEXPORT = "go.opentelemetry.io/contrib/exporters/autoexport"
 OTEL = (
     "go.opentelemetry.io/contrib/exporters/autoexport",
     "go.opentelemetry.io/contrib/propagators/autoprop",
@@ -141,6 +144,44 @@ def _offline(env: dict[str, str]) -> dict[str, str]:
     return {**env, "GOPROXY": "off"}
 
 
+def _go_version(line: str) -> tuple[int, ...]:
+    """A go directive as the go command orders them: "1.24" (the language) is older than "1.24.0"."""
+    parts = [int(x) for x in line.split(".")]
+    return (*parts, -1) if len(parts) == 2 else tuple(parts)
+
+
+def _releases(root: Path, module: str, env: dict[str, str], oldest: str) -> list[tuple[str, str, str]]:
+    """The proxy's releases of ``module`` from ``oldest`` on, oldest first, each with its go
+    directive and the go.opentelemetry.io/otel it requires: the facts pin chooses from, read
+    from the proxy today rather than written down when the test was."""
+    listed = go(root, "list", "-m", "-versions", module, env=env).stdout.split()[1:]
+    versions = [v for v in listed if "-" not in v]
+    versions = versions[versions.index(oldest) :]
+    out = go(root, "list", "-m", "-json", *(f"{module}@{v}" for v in versions), env=env).stdout
+    releases = []
+    for record in json.loads("[" + out.replace("}\n{", "},{") + "]"):
+        gomod = Path(record["GoMod"]).read_text()
+        otel = re.search(r"^\s*(?:require\s+)?go\.opentelemetry\.io/otel (v\S+)", gomod, re.M)
+        releases.append((record["Version"], record["GoVersion"], otel.group(1) if otel else record["Version"]))
+    return releases
+
+
+def _semver(version: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in version.lstrip("v").split("."))
+
+
+def _contrib_for(root: Path, otel: str, env: dict[str, str]) -> str:
+    """The newest autoexport release made with ``otel`` or an older otel (its go.mod's requirement)."""
+    made = [v for v, _, needs in _releases(root, AUTOEXPORT, env, "v0.61.0") if _semver(needs) <= _semver(otel)]
+    return made[-1]
+
+
+def _newest_fitting(root: Path, go_line: str, env: dict[str, str], oldest: str) -> str:
+    """The newest otel release from ``oldest`` on whose go directive ``go_line`` allows."""
+    releases = _releases(root, "go.opentelemetry.io/otel", env, oldest)
+    return [v for v, g, _ in releases if _go_version(g) <= _go_version(go_line)][-1]
+
+
 def _pinned_and_traced(root: Path, env: dict[str, str], go_line: str) -> dict[str, str]:
     """Pin ``root``; check that it changed nothing the module had and left it
     complete; build and run it traced. The build list after pin."""
@@ -172,8 +213,9 @@ def test_pin_keeps_the_go_directive_and_every_module_the_build_has(tmp_path: Pat
     need neither newer Go nor a newer x/net (or x/sys, which x/net requires), not the newest."""
     root = _module(tmp_path / "old", "1.24", {"golang.org/x/net": "v0.40.0"}, go_env)
     after = _pinned_and_traced(root, go_env, "1.24")
-    # otel v1.39.0 needs go 1.24.0, which "go 1.24" is older than.
-    assert after["go.opentelemetry.io/otel"] == "v1.38.0"  # the newest whose go directive is 1.23.0
+    # otel v1.39.0 needs go 1.24.0, which "go 1.24" is older than: v1.38.0 (go 1.23.0) on the day
+    # this was written, whatever the proxy's newest fitting release is now.
+    assert after["go.opentelemetry.io/otel"] == _newest_fitting(root, "1.24", go_env, "v1.36.0")
     assert after["golang.org/x/net"] == "v0.40.0"
 
 
@@ -186,18 +228,19 @@ def test_pin_works_with_the_oldest_opentelemetry_release_it_accepts(tmp_path: Pa
 
 
 @pytest.mark.parametrize(
-    ("requires", "otel", "autoexport"),
-    [({}, "v1.46.0", "v0.71.0"), ({"go.opentelemetry.io/otel": "v1.45.0"}, "v1.45.0", "v0.70.0")],
-    ids=["newest", "oldest"],
+    "requires", [{}, {"go.opentelemetry.io/otel": "v1.45.0"}], ids=["newest", "oldest"]
 )
 def test_pin_takes_the_newest_release_the_go_directive_allows(
-    unpinned: Path, go_env: dict[str, str], requires: dict[str, str], otel: str, autoexport: str
+    unpinned: Path, go_env: dict[str, str], requires: dict[str, str]
 ) -> None:
-    """fixtures/spans (net/http: otel v1.45.0 at least) at go 1.25.0 gets v1.46.0, not v1.47.0 (go
-    1.26.0); a module that has otel v1.45.0, the oldest net/http's integration accepts, keeps it
-    and gets the contrib release made for it. Built and run."""
+    """fixtures/spans (net/http: otel v1.45.0 at least) at go 1.25.0 gets the newest release made
+    with go 1.25 (v1.46.0 on the day this was written, not v1.47.0: go 1.26.0); a module that has
+    otel v1.45.0, the oldest net/http's integration accepts, keeps it and gets the contrib release
+    made for it. Built and run."""
     main = (unpinned / "main.go").read_text()
     _module(unpinned, "1.25.0", requires, go_env, main)
+    otel = requires.get("go.opentelemetry.io/otel") or _newest_fitting(unpinned, "1.25.0", go_env, "v1.45.0")
+    autoexport = _contrib_for(unpinned, otel, go_env)
     before = _build_list(unpinned, go_env)
     proc = overlay_gen(unpinned, "pin", env=go_env)
     assert proc.returncode == 0, proc.stderr
@@ -205,7 +248,7 @@ def test_pin_takes_the_newest_release_the_go_directive_allows(
     after = _build_list(unpinned, go_env)
     assert {m: after.get(m) for m in before} == before
     assert after["go.opentelemetry.io/otel"] == otel
-    assert after["go.opentelemetry.io/contrib/exporters/autoexport"] == autoexport
+    assert after[AUTOEXPORT] == autoexport
     offline = _offline(go_env)
     go(unpinned, "mod", "verify", env=offline)
     generated = overlay_gen(unpinned, ".", env=offline)
