@@ -38,13 +38,18 @@ def release(version: str) -> tuple[int, ...]:
     return tuple([*parts, 0, 0, 0][:3])
 
 
-def version_key(version: str) -> tuple[int, int, int, int, str]:
-    """Order semantic versions; a pre-release sorts before its release."""
+def version_key(version: str) -> tuple[int, int, int, int, tuple[tuple[int, int, str], ...]]:
+    """Order semantic versions as the go command does: a pre-release sorts
+    before its release, and pre-releases compare identifier by identifier
+    (numbers as numbers, below words: ``rc.9`` < ``rc.10`` < ``rc.a``). So
+    pseudo-versions order by commit time, also those made from a pre-release
+    (``v1.2.0-rc.2.0.20240101000000-abcdef123456`` < ``v1.2.0-rc.10``)."""
     match = re.match(r"v(\d+)\.(\d+)\.(\d+)(?:-([^+]*))?", version)
     if match is None:
-        return (0, 0, 0, 0, version)
+        return (0, 0, 0, 0, ((1, 0, version),))
     major, minor, patch, pre = match.groups()
-    return (int(major), int(minor), int(patch), 0 if pre else 1, pre or "")
+    identifiers = tuple((0, int(i), "") if i.isdigit() else (1, 0, i) for i in pre.split(".")) if pre else ()
+    return (int(major), int(minor), int(patch), 0 if pre else 1, identifiers)
 
 
 _OPERATORS: dict[str, Callable[[Any, Any], bool]] = {

@@ -640,6 +640,16 @@ def test_load_expected_rejects_malformed_files(expect: Any, text: str, message: 
         load_expected(path)
 
 
+def test_load_expected_replaces_the_variables_it_is_given(expect: Any) -> None:
+    path = expect('[[span]]\nname = "get"\nattributes = { "server.port" = ${PORT}, "server.address" = "${HOST}" }\n')
+    (get,) = load_expected(path, {"PORT": "11311", "HOST": "127.0.0.1"}).spans
+    assert get.attributes == {"server.port": 11311, "server.address": "127.0.0.1"}
+    with pytest.raises(ExpectedTraceError, match=re.escape(f"{path}: ${{PORT}}: no such variable")):
+        load_expected(path, {"HOST": "127.0.0.1"})
+    with pytest.raises(ExpectedTraceError, match=re.escape(f"{path}: ${{PORT}}: no such variable (given: [])")):
+        load_expected(path)
+
+
 def test_assert_trace(expect: Any) -> None:
     path = expect(SERVER_TREE)
     assert_trace(path, server_spans())  # matches: no error

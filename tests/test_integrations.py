@@ -12,11 +12,13 @@ real loopback connections and exits) is checked twice:
   release the integration's ``tested`` list names (the oldest and the newest
   it claims), run against the servers ``fixture.toml`` asks for, and the spans
   it exports to a real OTLP receiver are compared with
-  ``fixture/expected-trace.toml``.
+  ``fixture/expected-trace.toml`` (in which ``${NAME}`` stands for what a
+  server gave the fixture's variable NAME: its port).
 
 ``fixture.toml`` (optional) says how to run it::
 
-    servers = ["redis"]   # started by the tests: redis (REDIS_ADDR), postgres (DATABASE_URL)
+    servers = ["redis"]   # started by the tests: redis (REDIS_ADDR), postgres (DATABASE_URL),
+                          # memcached (MEMCACHED_ADDR, MEMCACHED_PORT)
     timeout = 60          # seconds the program may take
 
 All fixtures share the tests' module cache (build/gomodcache) and the user's
@@ -37,7 +39,7 @@ from typing import Any
 import pytest
 from conftest import go, otlp_env, overlay_gen
 from otlp import OtlpReceiver
-from traces import assert_trace
+from traces import assert_trace, load_expected
 
 from overlay_gen.gocmd import scan_go_mod
 from overlay_gen.integration import Integration, catalog
@@ -52,6 +54,7 @@ FIXTURE_KEYS = frozenset({"servers", "timeout"})
 SERVERS: dict[str, tuple[str, Callable[[Any], dict[str, str]]]] = {
     "redis": ("redis", lambda server: {"REDIS_ADDR": server.addr}),
     "postgres": ("postgres", lambda server: {"DATABASE_URL": server.dsn}),
+    "memcached": ("memcached", lambda server: {"MEMCACHED_ADDR": server.addr, "MEMCACHED_PORT": str(server.port)}),
 }
 
 INTEGRATIONS = catalog()
@@ -184,7 +187,8 @@ def test_fixture_exports_the_expected_trace(
         timeout=settings.get("timeout", 60),
     )
     assert run.returncode == 0, f"the fixture failed ({run.returncode}):\n{run.stdout}\n{run.stderr}"
-    assert_trace(_fixture(integration) / "expected-trace.toml", receiver.spans())
+    # The expected trace may name what the servers gave the fixture: ${MEMCACHED_PORT}.
+    assert_trace(load_expected(_fixture(integration) / "expected-trace.toml", extra), receiver.spans())
 
 
 WITH_GO_TESTS = [i for i in INTEGRATIONS if i.module is not None and any(i.file.parent.glob("*_test.go"))]

@@ -71,6 +71,28 @@ def test_versions_order_as_semver() -> None:
     assert sorted(reversed(ordered), key=version_key) == ordered
 
 
+def test_pre_releases_and_pseudo_versions_order_as_the_go_command_orders_them() -> None:
+    # Pre-release identifiers compare one by one, numbers as numbers and below words; pseudo-versions
+    # (a module without releases, gomemcache: v0.0.0-<commit time>-<commit>) by their commit time.
+    ordered = [
+        "v0.0.0-20190913173617-a41fca850d0b",
+        "v0.0.0-20260422231931-4d751bb6e37c",
+        "v1.2.0-alpha",
+        "v1.2.0-alpha.1",
+        "v1.2.0-alpha.beta",
+        "v1.2.0-beta.2",
+        "v1.2.0-beta.11",
+        "v1.2.0-rc.2",
+        "v1.2.0-rc.2.0.20240101000000-abcdefabcdef",  # a commit after rc.2
+        "v1.2.0-rc.10",
+        "v1.2.0",
+        "v1.2.1-0.20240101000000-abcdefabcdef",  # a commit after v1.2.0
+        "v1.2.1",
+    ]
+    assert sorted(reversed(ordered), key=version_key) == ordered
+    assert version_key("v1.2.0+incompatible") == version_key("v1.2.0")
+
+
 def test_module_go_mod_uses_the_main_modules_versions() -> None:
     go_mod = {"Go": "1.26.0", "Require": [{"Path": "go.opentelemetry.io/otel", "Version": "v1.99.0"}]}
     text = module_go_mod(NETHTTP, go_mod)

@@ -23,6 +23,10 @@ An expected-trace file is TOML, usually next to a fixture::
         [[span.child.child]]
         name = "deeper"
 
+``${NAME}`` anywhere in the file stands for the value of NAME that the test
+gives ``load_expected`` (a port its server was started on): ``"server.port" =
+${MEMCACHED_PORT}`` is an integer once replaced, ``"${NAME}"`` a string.
+
 ``compare`` builds the received trees (by ``parent_span_id`` within each trace;
 a span whose parent was not received is a root) and matches expected spans to
 received ones order-insensitively: by name first, then, among spans of the same
@@ -35,6 +39,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import re
 import tomllib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -90,11 +95,22 @@ class ExpectedTrace:
 # --- loading ----------------------------------------------------------------------------------------------------
 
 
-def load_expected(path: str | Path) -> ExpectedTrace:
-    """Parse an expected-trace TOML file; raises ExpectedTraceError naming the file and key."""
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def load_expected(path: str | Path, variables: Mapping[str, str] | None = None) -> ExpectedTrace:
+    """Parse an expected-trace TOML file, its ``${NAME}`` replaced by ``variables[NAME]``;
+    raises ExpectedTraceError naming the file and key (or the variable it was not given)."""
     path = Path(path)
+    given = variables or {}
+
+    def value(match: re.Match[str]) -> str:
+        if match.group(1) not in given:
+            raise ExpectedTraceError(f"{path}: ${{{match.group(1)}}}: no such variable (given: {sorted(given)})")
+        return given[match.group(1)]
+
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(_VARIABLE.sub(value, path.read_text()))
     except tomllib.TOMLDecodeError as e:
         raise ExpectedTraceError(f"{path}: invalid TOML: {e}") from e
     return parse_expected(data, path)
