@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from mariadb import MariaDBServer
 from otlp import OtlpReceiver
 from postgres import PostgresServer
 from redis import RedisServer
@@ -199,4 +200,11 @@ def toolchain_env(request: pytest.FixtureRequest, go_env: dict[str, str]) -> dic
 def redis() -> Iterator[RedisServer]:
     """A Redis server of the tests' own (no persistence), stopped at the end of the session."""
     with RedisServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def mariadb() -> Iterator[MariaDBServer]:
+    """A MariaDB server of the tests' own (root, no password, database test), stopped at the end of the session."""
+    with MariaDBServer() as server:
         yield server

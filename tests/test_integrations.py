@@ -52,6 +52,7 @@ FIXTURE_KEYS = frozenset({"servers", "timeout"})
 SERVERS: dict[str, tuple[str, Callable[[Any], dict[str, str]]]] = {
     "redis": ("redis", lambda server: {"REDIS_ADDR": server.addr}),
     "postgres": ("postgres", lambda server: {"DATABASE_URL": server.dsn}),
+    "mariadb": ("mariadb", lambda server: {"MYSQL_DSN": server.dsn}),
 }
 
 INTEGRATIONS = catalog()
