@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from mariadb import MariaDBServer
 from memcached import MemcachedServer
 from otlp import OtlpReceiver
 from postgres import PostgresServer
@@ -207,4 +208,11 @@ def redis() -> Iterator[RedisServer]:
 def memcached() -> Iterator[MemcachedServer]:
     """A memcached server of the tests' own (TCP only), stopped at the end of the session."""
     with MemcachedServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def mariadb() -> Iterator[MariaDBServer]:
+    """A MariaDB server of the tests' own (root, no password, database test), stopped at the end of the session."""
+    with MariaDBServer() as server:
         yield server

@@ -55,6 +55,7 @@ SERVERS: dict[str, tuple[str, Callable[[Any], dict[str, str]]]] = {
     "redis": ("redis", lambda server: {"REDIS_ADDR": server.addr}),
     "postgres": ("postgres", lambda server: {"DATABASE_URL": server.dsn}),
     "memcached": ("memcached", lambda server: {"MEMCACHED_ADDR": server.addr, "MEMCACHED_PORT": str(server.port)}),
+    "mariadb": ("mariadb", lambda server: {"MYSQL_DSN": server.dsn}),
 }
 
 INTEGRATIONS = catalog()

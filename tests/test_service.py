@@ -168,8 +168,9 @@ def test_overlay_traces_http_grpc_sql_and_redis_of_a_real_service(
     assert client.attributes["rpc.system.name"] == "grpc" and client.attributes["rpc.method"] == HEALTH_CHECK
     _below(client, server, trace)
     (query,) = [s for s in trace if s.attributes.get("db.query.text") == GET_ITEM]
-    assert query.kind == "client" and query.name == "SELECT" and query.status == "unset"
+    assert query.kind == "client" and query.name == "SELECT service_items" and query.status == "unset"
     assert query.attributes["db.system.name"] == "postgresql"
+    assert (query.attributes["db.namespace"], query.attributes["server.port"]) == ("postgres", postgres.port)
     _below(query, server, trace)
     commands = {s.name: s for s in trace if s.attributes.get("db.system.name") == "redis"}
     assert sorted(commands) == ["GET", "SET"], [s.describe() for s in trace]
@@ -191,7 +192,7 @@ def test_overlay_traces_http_grpc_sql_and_redis_of_a_real_service(
     server = _server_span(trace, traces["post"][1])
     assert server.name == "POST /items" and server.attributes["http.response.status_code"] == 201  # as chi reports it
     (insert,) = [s for s in trace if s.attributes.get("db.query.text") == INSERT_ITEM]
-    assert insert.name == "INSERT"
+    assert insert.name == "INSERT service_items"
     _below(insert, server, trace)
 
     # The table was created at startup, outside any request.

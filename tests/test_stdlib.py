@@ -11,6 +11,7 @@ import pytest
 from conftest import FIXTURES, copy_fixture, go, otlp_env, overlay_gen
 from otlp import OtlpReceiver
 from postgres import PostgresServer
+from test_dbsql import expected_trace
 from traces import assert_trace
 
 pytestmark = pytest.mark.gobuild
@@ -48,7 +49,7 @@ def test_database_trace_on_each_release(
         text=True,
     )
     assert run.returncode == 0, run.stderr
-    assert_trace(FIXTURES / "dbapp" / "expected-trace.toml", receiver.spans())
+    assert_trace(expected_trace(FIXTURES / "dbapp" / "expected-trace.toml", postgres.port), receiver.spans())
     assert '"trace_id"' in run.stdout
 
 

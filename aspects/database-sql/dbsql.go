@@ -1,9 +1,26 @@
 // Package dbsql connects database/sql, as overlay-gen rewrites it, to
 // OpenTelemetry: every query, execution, prepared statement and transaction
 // step of every driver is a CLIENT span, child of the context the caller
-// passed, with the database semantic conventions' attributes
-// (db.system.name from the driver, db.operation.name, db.query.text) and the
-// operation's error.
+// passed (else of the goroutine's active span), with the database semantic
+// conventions' name and attributes:
+//
+//   - the name "{operation} {table}" ("SELECT orders", "BEGIN"), from
+//     sqlquery.Summarize, the summary every SQL integration names spans by;
+//     the statement's first keyword alone when it names no table surely, and
+//     db.system.name when it says nothing;
+//   - db.system.name, told from the driver's package;
+//   - db.namespace, server.address and server.port, read from the data
+//     source name the DB was opened with, or from the connector sql.OpenDB
+//     was given, by the parser registered for the driver (RegisterDSN,
+//     RegisterConnector): this package registers those of the PostgreSQL and
+//     SQLite drivers, the integrations of other drivers (mysql) theirs;
+//   - db.operation.name, db.collection.name (the table) and db.query.text
+//     (the statement as the program wrote it, parameterised: never the bound
+//     values);
+//   - an error: status Error, an exception event, db.response.status_code
+//     (the database's code: SQLSTATE, or what RegisterErrorCode gives) and
+//     error.type (that code, else the error's Go type). The Rollback after a
+//     Commit (a deferred tx.Rollback()) is no error.
 //
 // overlay-gen links this package into programs that use database/sql; it
 // only exists under overlay-gen's overlay.
@@ -12,16 +29,17 @@ package dbsql
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"reflect"
-	"strings"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
+
+	"overlay-gen.invalid/otelrt"
+	"overlay-gen.invalid/otelrt/sqlquery"
 )
 
 // ScopeName is the instrumentation scope of the database spans.
@@ -41,65 +59,44 @@ var operations = map[string]string{
 	"Rollback":       "ROLLBACK",
 }
 
-func start(ctx context.Context, d driver.Driver, method, query string) (context.Context, func(error)) {
+func start(ctx context.Context, db *sql.DB, method, query string) (context.Context, func(error)) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	operation := operations[method]
-	if operation == "" {
-		operation = firstWord(query)
+	ctx = otelrt.Parent(ctx)
+	if otelrt.InClientSpan(ctx) {
+		// A library above database/sql (gorm) has this operation's span: one
+		// started here would not be recorded.
+		return ctx, func(error) {}
 	}
-	attrs := []attribute.KeyValue{semconv.DBSystemNameKey.String(system(d))}
-	if operation != "" {
-		attrs = append(attrs, semconv.DBOperationName(operation))
+	conn := describe(db)
+	summary := sqlquery.Summarize(query)
+	if operation := operations[method]; operation != "" {
+		summary.Operation = operation // a prepared statement keeps its table
+	}
+	attrs := make([]attribute.KeyValue, 0, len(conn.attrs)+3)
+	attrs = append(attrs, conn.attrs...)
+	if summary.Operation != "" {
+		attrs = append(attrs, semconv.DBOperationName(summary.Operation))
+	}
+	if summary.Table != "" {
+		attrs = append(attrs, semconv.DBCollectionName(summary.Table))
 	}
 	if query != "" {
 		attrs = append(attrs, semconv.DBQueryText(query))
 	}
-	name := operation
-	if name == "" {
-		name = "database/sql " + method
-	}
-	ctx, span := tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
+	ctx, span := tracer.Start(ctx, summary.SpanName(conn.system), trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
 	return ctx, func(err error) {
 		// Rollback after Commit (the usual deferred Rollback) is not a failure.
 		if err != nil && !(method == "Rollback" && errors.Is(err, sql.ErrTxDone)) {
 			span.RecordError(err)
 			span.SetStatus(codes.Error, err.Error())
-			span.SetAttributes(semconv.ErrorTypeKey.String(reflect.TypeOf(err).String()))
+			if code := conn.statusCode(err); code != "" {
+				span.SetAttributes(semconv.DBResponseStatusCode(code), semconv.ErrorTypeKey.String(code))
+			} else {
+				span.SetAttributes(semconv.ErrorTypeKey.String(reflect.TypeOf(err).String()))
+			}
 		}
 		span.End()
 	}
-}
-
-// firstWord is a statement's operation: its first keyword, upper-cased.
-func firstWord(query string) string {
-	fields := strings.Fields(query)
-	if len(fields) == 0 {
-		return ""
-	}
-	return strings.ToUpper(strings.TrimRight(fields[0], ";("))
-}
-
-// system is db.system.name, told from the driver's package.
-func system(d driver.Driver) string {
-	if d == nil {
-		return "other_sql"
-	}
-	t := reflect.TypeOf(d)
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	pkg := t.PkgPath()
-	switch {
-	case strings.Contains(pkg, "jackc/pgx"), strings.Contains(pkg, "lib/pq"):
-		return "postgresql"
-	case strings.Contains(pkg, "go-sql-driver/mysql"):
-		return "mysql"
-	case strings.Contains(pkg, "sqlite"):
-		return "sqlite"
-	case strings.Contains(pkg, "mssql"):
-		return "microsoft.sql_server"
-	}
-	return "other_sql"
 }
