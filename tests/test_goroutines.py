@@ -86,9 +86,8 @@ def test_memory_stays_flat_while_goroutines_come_and_go(app: Path, go_env: dict[
 # (copied, grown, scanned), the scheduler, the garbage collector, panics and tracebacks. On the
 # machine's Go release the whole runtime suite runs; on the other, these (the whole suite takes
 # five minutes there too, most of it in tests of cgo, memory profiles and the like).
-GOROUTINE_TESTS = "|".join(
-    ["Goroutine", "Goexit", "Stack", "GC", "Gc", "Sched", "Preempt", "Panic", "Recover", "Traceback"]
-    + ["LockOSThread", "Finalizer", "Chan", "Select"]
+GOROUTINE_TESTS = (
+    "Goroutine|Goexit|Stack|GC|Gc|Sched|Preempt|Panic|Recover|Traceback|LockOSThread|Finalizer|Chan|Select"
 )
 
 
