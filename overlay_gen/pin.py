@@ -11,8 +11,10 @@ It changes only what it must. The integrations' go.mod files name the
 oldest release of each module they accept; pin takes the newest releases
 that fit the module as it is: whose go directives, and whose requirements
 through the whole module graph, neither raise the module's ``go`` directive
-nor move any module the build already selects (``go list -m all`` before and
-after). The OpenTelemetry modules are released together: pin bisects the
+nor move a module that go.mod requires or that provides a package to the
+build (:func:`kept`; ``go list -m all`` before and after). A module that is
+in the graph only through another's go.mod (a dependency's test
+dependency) moves as the go command says. The OpenTelemetry modules are released together: pin bisects the
 releases of ``go.opentelemetry.io/otel`` and takes, for each of them, every
 other module's newest release that requires no newer otel (the contrib
 packages' release made with it, :func:`newest_fitting`), so the set stays
@@ -101,7 +103,7 @@ def pin(directory: Path, extra_aspects: tuple[Path, ...] = (), builtin: bool = T
 
     with Scratch(root) as scratch:
         go_line = go_mod.get("Go") or DEFAULT_GO
-        selected = scratch.build_list()
+        selected = kept(scratch.build_list(), go_mod, resolution.packages)
         versions = choose(need, selected, go_line, scratch)
         requested = [_request(p, versions, selected) for p in packages]
         with writing(root, hint=f"pin edits go.mod, go.sum and {TOOLS_FILE} there"):
@@ -121,6 +123,16 @@ def pin(directory: Path, extra_aspects: tuple[Path, ...] = (), builtin: bool = T
         _vendor(root)
         changed.append("vendor/")
     return PinResult(root, tuple(packages), tuple(requested), tuple(changed))
+
+
+def kept(build_list: Mapping[str, str], go_mod: Mapping[str, Any], packages: Iterable[Package]) -> dict[str, str]:
+    """What pin must not move: the modules of ``build_list`` that go.mod
+    requires or that provide a package the build compiles. Others are in the
+    module graph only through their dependants' go.mod files (pgx's requires
+    kr/pretty for its own tests) and move when the go command says so."""
+    wanted = {r["Path"] for r in go_mod.get("Require") or ()}
+    wanted |= {p.module.path for p in packages if p.module is not None and not p.module.main}
+    return {m: v for m, v in build_list.items() if m in wanted}
 
 
 def choose(need: requirements.Needs, selected: Mapping[str, str], go_line: str, scratch: Scratch) -> dict[str, str]:

@@ -46,7 +46,10 @@ class Needs:
 
     @property
     def imports(self) -> tuple[str, ...]:
-        """What the integration modules' packages import of other modules (for pin's tools file)."""
+        """What the integration modules' packages import of other modules (for pin's tools file),
+        instrumented libraries' packages included: the program may not import those (pgx's
+        integration imports pgxpool, which a program on pgx.Connect alone does not), and their
+        own requirements (puddle) must be in go.mod at the user's release of the library."""
         found = {
             i
             for module in self.modules
@@ -54,7 +57,7 @@ class Needs:
             for i in imports
             if not is_standard(i) and not is_integration_module(i)
         }
-        return tuple(sorted(p for p in found if not any(within(p, m) for m in self.libraries)))
+        return tuple(sorted(found))
 
 
 def needs(

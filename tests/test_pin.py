@@ -140,6 +140,14 @@ def _build_list(root: Path, env: dict[str, str]) -> dict[str, str]:
     return dict(line.split(" ", 1) for line in out.splitlines()[1:])  # the main module first, without a version
 
 
+def _kept(root: Path, env: dict[str, str]) -> dict[str, str]:
+    """What pin must not move: the build list's modules that go.mod requires or that provide a
+    package to the build (not those in the graph only through another module's go.mod)."""
+    required = {line.split()[0] for line in _requires(root)}
+    listed = go(root, "list", "-deps", "-f", "{{with .Module}}{{.Path}}{{end}}", "./...", env=env).stdout
+    return {m: v for m, v in _build_list(root, env).items() if m in required | set(listed.split())}
+
+
 def _offline(env: dict[str, str]) -> dict[str, str]:
     return {**env, "GOPROXY": "off"}
 
@@ -185,12 +193,12 @@ def _newest_fitting(root: Path, go_line: str, env: dict[str, str], oldest: str) 
 def _pinned_and_traced(root: Path, env: dict[str, str], go_line: str) -> dict[str, str]:
     """Pin ``root``; check that it changed nothing the module had and left it
     complete; build and run it traced. The build list after pin."""
-    before = _build_list(root, env)
+    before = _kept(root, env)
     proc = overlay_gen(root, "pin", env=env)
     assert proc.returncode == 0, proc.stderr
     assert f"\ngo {go_line}\n" in (root / "go.mod").read_text()
     after = _build_list(root, env)
-    assert {m: after.get(m) for m in before} == before  # nothing the build had moved
+    assert {m: after.get(m) for m in before} == before  # nothing go.mod requires or the build compiles moved
     offline = _offline(env)
     go(root, "mod", "verify", env=offline)
     go(root, "build", "-o", os.devnull, ".", env=offline)  # a plain build, offline, right after pin
@@ -210,7 +218,8 @@ def _pinned_and_traced(root: Path, env: dict[str, str], go_line: str) -> dict[st
 
 def test_pin_keeps_the_go_directive_and_every_module_the_build_has(tmp_path: Path, go_env: dict[str, str]) -> None:
     """go 1.24 and an old golang.org/x/net: pin takes the newest OpenTelemetry releases that
-    need neither newer Go nor a newer x/net (or x/sys, which x/net requires), not the newest."""
+    need neither newer Go nor a newer x/net, not the newest. (x/sys, in the graph through
+    x/net's go.mod only, may move: go.mod does not require it and the build compiles none of it.)"""
     root = _module(tmp_path / "old", "1.24", {"golang.org/x/net": "v0.40.0"}, go_env)
     after = _pinned_and_traced(root, go_env, "1.24")
     # otel v1.39.0 needs go 1.24.0, which "go 1.24" is older than: v1.38.0 (go 1.23.0) on the day
@@ -241,7 +250,7 @@ def test_pin_takes_the_newest_release_the_go_directive_allows(
     _module(unpinned, "1.25.0", requires, go_env, main)
     otel = requires.get("go.opentelemetry.io/otel") or _newest_fitting(unpinned, "1.25.0", go_env, "v1.45.0")
     autoexport = _contrib_for(unpinned, otel, go_env)
-    before = _build_list(unpinned, go_env)
+    before = _kept(unpinned, go_env)
     proc = overlay_gen(unpinned, "pin", env=go_env)
     assert proc.returncode == 0, proc.stderr
     assert "\ngo 1.25.0\n" in (unpinned / "go.mod").read_text()
@@ -259,6 +268,58 @@ def test_pin_takes_the_newest_release_the_go_directive_allows(
     )
     assert run.returncode == 0, run.stderr
     assert '"Name":"checkout"' in run.stdout.replace(" ", "")
+
+
+PGX_PROGRAM = """package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/jackc/pgx/v5"
+)
+
+func main() {
+	conn, err := pgx.Connect(context.Background(), os.Getenv("DATABASE_URL"))
+	if err != nil {
+		fmt.Println("no database")
+		return
+	}
+	defer conn.Close(context.Background())
+}
+"""
+
+
+def test_pin_may_move_what_is_in_the_graph_only_through_a_dependencys_go_mod(
+    tmp_path: Path, go_env: dict[str, str]
+) -> None:
+    """pgx's go.mod requires kr/pretty v0.3.0 for its own tests; every OpenTelemetry release moves
+    it to v0.3.1. No package of the build comes from it and go.mod does not require it: pin moves
+    it, and still moves nothing go.mod requires."""
+    root = tmp_path / "pgxapp"
+    root.mkdir()
+    (root / "go.mod").write_text("module example.com/pgxapp\n\ngo 1.26.0\n\nrequire github.com/jackc/pgx/v5 v5.13.0\n")
+    (root / "main.go").write_text(PGX_PROGRAM)
+    go(root, "mod", "tidy", env=go_env)
+    required = {line.split()[0]: line.split()[1] for line in _requires(root)}
+    before = _build_list(root, go_env)
+    assert before.get("github.com/kr/pretty") == "v0.3.0", "the case this test is about"
+    proc = overlay_gen(root, "pin", env=go_env)
+    assert proc.returncode == 0, proc.stderr
+    after = _build_list(root, go_env)
+    assert {m: after[m] for m in required} == required
+    assert after["github.com/kr/pretty"] != "v0.3.0"
+    offline = _offline(go_env)
+    go(root, "mod", "verify", env=offline)
+    assert overlay_gen(root, ".", env=offline).returncode == 0
+    go(root, "build", "-overlay=overlay.json", "-o", os.devnull, ".", env=offline)
+
+
+def _requires(root: Path) -> list[str]:
+    """go.mod's require lines, "module version" each."""
+    data = json.loads(go(root, "mod", "edit", "-json").stdout)
+    return [f"{r['Path']} {r['Version']}" for r in data.get("Require") or []]
 
 
 def test_pin_refuses_a_module_too_old_for_every_release_and_changes_nothing(
