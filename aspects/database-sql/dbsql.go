@@ -1,7 +1,7 @@
 // Package dbsql connects database/sql, as overlay-gen rewrites it, to
 // OpenTelemetry: every query, execution, prepared statement and transaction
 // step of every driver is a CLIENT span, child of the context the caller
-// passed, with the database semantic conventions' attributes
+// passed (else of the goroutine's active span), with the database semantic conventions' attributes
 // (db.system.name from the driver, db.operation.name, db.query.text) and the
 // operation's error.
 //
@@ -22,6 +22,8 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
+
+	"overlay-gen.invalid/otelrt"
 )
 
 // ScopeName is the instrumentation scope of the database spans.
@@ -42,9 +44,9 @@ var operations = map[string]string{
 }
 
 func start(ctx context.Context, d driver.Driver, method, query string) (context.Context, func(error)) {
-	if ctx == nil {
-		ctx = context.Background()
-	}
+	// A caller without a span in its context (gorm's transactions, code
+	// passing context.Background()) still nests under its goroutine's span.
+	ctx = otelrt.Parent(ctx)
 	operation := operations[method]
 	if operation == "" {
 		operation = firstWord(query)
