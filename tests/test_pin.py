@@ -236,9 +236,7 @@ def test_pin_works_with_the_oldest_opentelemetry_release_it_accepts(tmp_path: Pa
         assert after[module] in ("v1.36.0", "v0.61.0"), (module, after[module])
 
 
-@pytest.mark.parametrize(
-    "requires", [{}, {"go.opentelemetry.io/otel": "v1.45.0"}], ids=["newest", "oldest"]
-)
+@pytest.mark.parametrize("requires", [{}, {"go.opentelemetry.io/otel": "v1.45.0"}], ids=["newest", "oldest"])
 def test_pin_takes_the_newest_release_the_go_directive_allows(
     unpinned: Path, go_env: dict[str, str], requires: dict[str, str]
 ) -> None:
