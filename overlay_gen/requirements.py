@@ -54,7 +54,14 @@ class Needs:
             for i in imports
             if not is_standard(i) and not is_integration_module(i)
         }
-        return tuple(sorted(p for p in found if not any(within(p, m) for m in self.libraries)))
+        return tuple(sorted(p for p in found if self._owner(p) not in self.libraries))
+
+    def _owner(self, package: str) -> str | None:
+        """The module ``package`` belongs to, of the libraries and the required
+        modules: the longest path that holds it (rueidisotel is a module of
+        its own below rueidis's)."""
+        holding = [m for m in (*self.libraries, *self.requires) if within(package, m)]
+        return max(holding, key=len) if holding else None
 
 
 def needs(
