@@ -44,7 +44,9 @@ def test_needs_only_the_integration_modules_imported_and_what_they_require() -> 
 
 def test_a_module_below_an_instrumented_librarys_path_is_no_part_of_it() -> None:
     # rueidisotel is a module of its own, below the path of rueidis, the library: pin requires it.
-    need = needs({"overlay-gen.invalid/rueidistrace"}, "example.com/app", MODULES, libraries={"github.com/redis/rueidis"})
+    need = needs(
+        {"overlay-gen.invalid/rueidistrace"}, "example.com/app", MODULES, libraries={"github.com/redis/rueidis"}
+    )
     assert "github.com/redis/rueidis/rueidisotel" in need.requires
     assert "github.com/redis/rueidis/rueidisotel" in need.imports
     assert "github.com/redis/rueidis" not in need.imports  # the library's own package: the user's
