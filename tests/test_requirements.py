@@ -42,6 +42,16 @@ def test_needs_only_the_integration_modules_imported_and_what_they_require() -> 
     assert "go.opentelemetry.io/contrib/exporters/autoexport" not in slog.requires
 
 
+def test_a_module_below_an_instrumented_librarys_path_is_no_part_of_it() -> None:
+    # rueidisotel is a module of its own, below the path of rueidis, the library: pin requires it.
+    need = needs(
+        {"overlay-gen.invalid/rueidistrace"}, "example.com/app", MODULES, libraries={"github.com/redis/rueidis"}
+    )
+    assert "github.com/redis/rueidis/rueidisotel" in need.requires
+    assert "github.com/redis/rueidis/rueidisotel" in need.imports
+    assert "github.com/redis/rueidis" not in need.imports  # the library's own package: the user's
+
+
 def test_missing_reports_absent_and_too_old_modules_but_takes_any_library_release() -> None:
     need = needs({"overlay-gen.invalid/otelrt", "example.com/lib/x"}, "example.com/app", MODULES)
     current = dict(need.requires)
