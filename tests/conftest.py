@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from mariadb import MariaDBServer
 from memcached import MemcachedServer
+from mongodb import MongoServer, ferretdb
 from otlp import OtlpReceiver
 from postgres import PostgresServer
 from redis import RedisServer
@@ -215,4 +216,12 @@ def memcached() -> Iterator[MemcachedServer]:
 def mariadb() -> Iterator[MariaDBServer]:
     """A MariaDB server of the tests' own (root, no password, database test), stopped at the end of the session."""
     with MariaDBServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def mongodb(go_env: dict[str, str]) -> Iterator[MongoServer]:
+    """A MongoDB-compatible server of the tests' own (FerretDB over SQLite, built once under
+    build/), stopped at the end of the session."""
+    with MongoServer(ferretdb(go_env)) as server:
         yield server

@@ -56,6 +56,7 @@ SERVERS: dict[str, tuple[str, Callable[[Any], dict[str, str]]]] = {
     "postgres": ("postgres", lambda server: {"DATABASE_URL": server.dsn}),
     "memcached": ("memcached", lambda server: {"MEMCACHED_ADDR": server.addr, "MEMCACHED_PORT": str(server.port)}),
     "mariadb": ("mariadb", lambda server: {"MYSQL_DSN": server.dsn}),
+    "mongodb": ("mongodb", lambda server: {"MONGODB_URI": server.uri}),
 }
 
 INTEGRATIONS = catalog()
@@ -169,7 +170,9 @@ def test_fixture_exports_the_expected_trace(
     if version:  # a library's integration (the runtime's fixture tests every program's)
         module = library_module(integration, root / "go.mod")
         if f"{module} {version}" not in (root / "go.mod").read_text():  # the fixture has the newest
-            go(root, "get", f"{module}@{version}", env=go_env)
+            # The package, not the module: its dependencies' go.sum entries (a module root may hold no package).
+            library = next(p for p in integration.instruments if not is_standard(p))
+            go(root, "get", f"{library}@{version}", env=go_env)
             assert f"{module} {version}" in (root / "go.mod").read_text()
     proc = overlay_gen(root, ".", env=go_env)
     assert proc.returncode == 0, proc.stderr
