@@ -1,6 +1,7 @@
 package mongotracev2
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -8,6 +9,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/event"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver"
 	"go.opentelemetry.io/otel/attribute"
 )
@@ -114,5 +116,19 @@ func TestFailuresQuoteNoServerMessage(t *testing.T) {
 		if got != c.want || ok != c.ok {
 			t.Errorf("replyFailure(%v) = %+v, %v; want %+v, %v", c.reply, got, ok, c.want, c.ok)
 		}
+	}
+}
+
+func TestOptionsChainTheProgramsMonitor(t *testing.T) {
+	var seen int
+	own := &event.CommandMonitor{Started: func(context.Context, *event.CommandStartedEvent) { seen++ }}
+	opts := Options([]*options.ClientOptions{options.Client().SetMonitor(own), options.Client().SetAppName("shop")})
+	if len(opts) != 3 || opts[2].Monitor == nil || opts[2].Monitor == own {
+		t.Fatalf("Options: %v", opts)
+	}
+	merged := options.MergeClientOptions(opts...)
+	merged.Monitor.Started(context.Background(), &event.CommandStartedEvent{CommandName: "ping", Command: raw(t, bson.D{{Key: "ping", Value: 1}})})
+	if seen != 1 || merged.AppName == nil || *merged.AppName != "shop" {
+		t.Errorf("the program's monitor saw %d events; app name %v", seen, merged.AppName)
 	}
 }

@@ -46,6 +46,9 @@ package mongotracev2
 
 import (
 	"context"
+	"reflect"
+	"runtime"
+	"strings"
 	"sync"
 
 	"go.mongodb.org/mongo-driver/v2/event"
@@ -78,10 +81,27 @@ func Options(opts []*options.ClientOptions) []*options.ClientOptions {
 			user = opt.Monitor
 		}
 	}
+	if tracedByOtelmongo(user) {
+		return opts // the program traces its commands itself: no second span for each
+	}
 	// A literal, not options.Client(): that may set defaults (an HTTP
 	// client) that would override the program's own.
 	traced := &options.ClientOptions{Monitor: newMonitor(user)}
 	return append(opts[:len(opts):len(opts)], traced)
+}
+
+// otelmongoFuncs is the package path, and a dot, of the functions of the
+// monitors OpenTelemetry contrib's otelmongo makes.
+const otelmongoFuncs = "go.opentelemetry.io/contrib/instrumentation/go.mongodb.org/mongo-driver/v2/mongo/otelmongo."
+
+// tracedByOtelmongo: the program gave the client a monitor of contrib's
+// otelmongo, as its documentation shows.
+func tracedByOtelmongo(m *event.CommandMonitor) bool {
+	if m == nil || m.Started == nil {
+		return false
+	}
+	f := runtime.FuncForPC(reflect.ValueOf(m.Started).Pointer())
+	return f != nil && strings.HasPrefix(f.Name(), otelmongoFuncs)
 }
 
 // spanKey identifies a command among those a client has under way, as the

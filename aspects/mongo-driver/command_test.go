@@ -1,10 +1,13 @@
 package mongotrace
 
 import (
+	"context"
 	"testing"
 
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/event"
+	"go.mongodb.org/mongo-driver/mongo/options"
+	"go.opentelemetry.io/contrib/instrumentation/go.mongodb.org/mongo-driver/mongo/otelmongo"
 	"go.opentelemetry.io/otel/attribute"
 )
 
@@ -108,5 +111,24 @@ func TestFailuresQuoteNoServerMessage(t *testing.T) {
 		if got != c.want || ok != c.ok {
 			t.Errorf("replyFailure(%v) = %+v, %v; want %+v, %v", c.reply, got, ok, c.want, c.ok)
 		}
+	}
+}
+
+func TestOptionsChainTheProgramsMonitor(t *testing.T) {
+	var seen int
+	own := &event.CommandMonitor{Started: func(context.Context, *event.CommandStartedEvent) { seen++ }}
+	opts := Options([]*options.ClientOptions{options.Client().SetMonitor(own), options.Client().SetAppName("shop")})
+	if len(opts) != 3 || opts[2].Monitor == nil || opts[2].Monitor == own {
+		t.Fatalf("Options: %v", opts)
+	}
+	merged := options.MergeClientOptions(opts...)
+	merged.Monitor.Started(context.Background(), &event.CommandStartedEvent{CommandName: "ping", Command: raw(t, bson.D{{Key: "ping", Value: 1}})})
+	if seen != 1 || merged.AppName == nil || *merged.AppName != "shop" {
+		t.Errorf("the program's monitor saw %d events; app name %v", seen, merged.AppName)
+	}
+	// A program that traces with otelmongo itself keeps its own spans, and only those.
+	traced := []*options.ClientOptions{options.Client().SetMonitor(otelmongo.NewMonitor())}
+	if got := Options(traced); len(got) != 1 {
+		t.Errorf("Options added a monitor to otelmongo's: %v", got)
 	}
 }

@@ -50,6 +50,9 @@ package mongotrace
 
 import (
 	"context"
+	"reflect"
+	"runtime"
+	"strings"
 	"sync"
 
 	"go.mongodb.org/mongo-driver/event"
@@ -85,6 +88,9 @@ func Options(opts []*options.ClientOptions) []*options.ClientOptions {
 			user = opt.Monitor
 		}
 	}
+	if tracedByOtelmongo(user) {
+		return opts // the program traces its commands itself: no second span for each
+	}
 	// A literal, not options.Client(): that sets defaults (an HTTP client)
 	// that would override the program's own.
 	traced := &options.ClientOptions{Monitor: newMonitor(user)}
@@ -92,6 +98,20 @@ func Options(opts []*options.ClientOptions) []*options.ClientOptions {
 }
 
 // --- the monitor -----------------------------------------------------------------------
+
+// otelmongoFuncs is the package path, and a dot, of the functions of the
+// monitors OpenTelemetry contrib's otelmongo makes.
+const otelmongoFuncs = "go.opentelemetry.io/contrib/instrumentation/go.mongodb.org/mongo-driver/mongo/otelmongo."
+
+// tracedByOtelmongo: the program gave the client a monitor of contrib's
+// otelmongo, as its documentation shows.
+func tracedByOtelmongo(m *event.CommandMonitor) bool {
+	if m == nil || m.Started == nil {
+		return false
+	}
+	f := runtime.FuncForPC(reflect.ValueOf(m.Started).Pointer())
+	return f != nil && strings.HasPrefix(f.Name(), otelmongoFuncs)
+}
 
 // spanKey identifies a command among those a client has under way, as the
 // driver's events do.
