@@ -142,11 +142,10 @@ class MongoServer:
         ]
         env = {k: v for k, v in os.environ.items() if not k.startswith(("FERRETDB_", "OTEL_"))}
         env["DO_NOT_TRACK"] = "1"
-        log = open(self.base / "log", "wb")  # noqa: SIM115 (the server writes it until it stops)
-        try:
-            self._proc = subprocess.Popen(command, cwd=self.base, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
-        finally:
-            log.close()
+        with open(self.base / "log", "wb") as log:  # the server keeps writing to its own copy
+            self._proc = subprocess.Popen(
+                command, cwd=self.base, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log
+            )
         deadline = time.monotonic() + self.STARTUP_TIMEOUT
         while not self.ping():
             if self._proc.poll() is not None or time.monotonic() > deadline:

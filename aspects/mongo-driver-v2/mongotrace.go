@@ -37,6 +37,9 @@
 // never the server's message (it quotes stored values: the duplicate key,
 // the document that failed validation) but the code name, or the code.
 //
+// A program that gives a client contrib's otelmongo monitor itself keeps
+// it, and only it: the client is left as it is (one span per command).
+//
 // Not traced: the connection handshake (hello, authentication) and the
 // server monitor's heartbeats, which the driver does not give to command
 // monitors.

@@ -41,6 +41,9 @@
 // quotes stored values: the duplicate key, the document that failed
 // validation) but the code name, or the code.
 //
+// A program that gives a client contrib's otelmongo monitor itself keeps
+// it, and only it: the client is left as it is (one span per command).
+//
 // Not traced: the connection handshake (hello, authentication) and the
 // server monitor's heartbeats, which the driver does not give to command
 // monitors.
@@ -244,6 +247,9 @@ func (t tracer) Start(ctx context.Context, name string, options ...trace.SpanSta
 	}
 	if ts := config.Timestamp(); !ts.IsZero() {
 		start = append(start, trace.WithTimestamp(ts))
+	}
+	if config.NewRoot() {
+		start = append(start, trace.WithNewRoot())
 	}
 	ctx, inner := t.inner.Start(ctx, name, start...)
 	cmd.span = &span{Span: inner}
