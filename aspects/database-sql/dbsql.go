@@ -22,8 +22,12 @@
 //     the summary);
 //   - an error: status Error, an exception event, db.response.status_code
 //     (the database's code: SQLSTATE, or what RegisterErrorCode gives) and
-//     error.type (that code, else the error's Go type). The Rollback after a
-//     Commit (a deferred tx.Rollback()) is no error.
+//     error.type (that code, else the error's Go type).
+//
+// A Commit or Rollback of a transaction already ended (the deferred
+// tx.Rollback() after Commit) sends nothing to the database and returns
+// sql.ErrTxDone: database/sql does not call the hook for it (the injected
+// code asks Tx.done), so it has no span.
 //
 // overlay-gen links this package into programs that use database/sql; it
 // only exists under overlay-gen's overlay.
@@ -32,7 +36,6 @@ package dbsql
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"reflect"
 
 	"go.opentelemetry.io/otel"
@@ -87,8 +90,7 @@ func start(ctx context.Context, db *sql.DB, method, query string) (context.Conte
 	}
 	ctx, span := tracer.Start(ctx, summary.SpanName(conn.system), trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
 	return ctx, func(err error) {
-		// Rollback after Commit (the usual deferred Rollback) is not a failure.
-		if err != nil && !(method == "Rollback" && errors.Is(err, sql.ErrTxDone)) {
+		if err != nil {
 			span.RecordError(err)
 			span.SetStatus(codes.Error, err.Error())
 			if code := conn.statusCode(err); code != "" {
