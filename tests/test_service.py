@@ -170,6 +170,8 @@ def test_overlay_traces_http_grpc_sql_and_redis_of_a_real_service(
     (query,) = [s for s in trace if s.attributes.get("db.query.text") == GET_ITEM]
     assert query.kind == "client" and query.name == "SELECT service_items" and query.status == "unset"
     assert query.attributes["db.system.name"] == "postgresql"
+    assert query.attributes["db.query.summary"] == "SELECT service_items"
+    assert "db.collection.name" not in query.attributes  # not read from SQL text
     assert (query.attributes["db.namespace"], query.attributes["server.port"]) == ("postgres", postgres.port)
     _below(query, server, trace)
     commands = {s.name: s for s in trace if s.attributes.get("db.system.name") == "redis"}
@@ -192,7 +194,7 @@ def test_overlay_traces_http_grpc_sql_and_redis_of_a_real_service(
     server = _server_span(trace, traces["post"][1])
     assert server.name == "POST /items" and server.attributes["http.response.status_code"] == 201  # as chi reports it
     (insert,) = [s for s in trace if s.attributes.get("db.query.text") == INSERT_ITEM]
-    assert insert.name == "INSERT service_items"
+    assert insert.name == insert.attributes["db.query.summary"] == "INSERT service_items"
     _below(insert, server, trace)
 
     # The table was created at startup, outside any request.

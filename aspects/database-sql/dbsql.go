@@ -4,23 +4,30 @@
 // passed (else of the goroutine's active span), with the database semantic
 // conventions' name and attributes:
 //
-//   - the name "{operation} {table}" ("SELECT orders", "BEGIN"), from
-//     sqlquery.Summarize, the summary every SQL integration names spans by;
-//     the statement's first keyword alone when it names no table surely, and
-//     db.system.name when it says nothing;
+//   - the name and db.query.summary "{operation} {table}" ("SELECT
+//     orders", "BEGIN"), from sqlquery.Summarize, the summary every SQL
+//     integration names spans by; the statement's first keyword alone when
+//     it names no table surely; when it says nothing, no db.query.summary and
+//     the name db.system.name;
 //   - db.system.name, told from the driver's package;
 //   - db.namespace, server.address and server.port, read from the data
 //     source name the DB was opened with, or from the connector sql.OpenDB
 //     was given, by the parser registered for the driver (RegisterDSN,
 //     RegisterConnector): this package registers those of the PostgreSQL and
 //     SQLite drivers, the integrations of other drivers (mysql) theirs;
-//   - db.operation.name, db.collection.name (the table) and db.query.text
-//     (the statement as the program wrote it, parameterised: never the bound
-//     values);
+//   - db.operation.name and db.query.text (the statement as the program
+//     wrote it, parameterised: never the bound values); no
+//     db.collection.name, which the conventions ask not to read from the
+//     text of SQL, whose statements may name several tables (the table is in
+//     the summary);
 //   - an error: status Error, an exception event, db.response.status_code
 //     (the database's code: SQLSTATE, or what RegisterErrorCode gives) and
-//     error.type (that code, else the error's Go type). The Rollback after a
-//     Commit (a deferred tx.Rollback()) is no error.
+//     error.type (that code, else the error's Go type).
+//
+// A Commit or Rollback of a transaction already ended (the deferred
+// tx.Rollback() after Commit) sends nothing to the database and returns
+// sql.ErrTxDone: database/sql does not call the hook for it (the injected
+// code asks Tx.done), so it has no span.
 //
 // overlay-gen links this package into programs that use database/sql; it
 // only exists under overlay-gen's overlay.
@@ -29,7 +36,6 @@ package dbsql
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"reflect"
 
 	"go.opentelemetry.io/otel"
@@ -77,18 +83,14 @@ func start(ctx context.Context, db *sql.DB, method, query string) (context.Conte
 	attrs := make([]attribute.KeyValue, 0, len(conn.attrs)+3)
 	attrs = append(attrs, conn.attrs...)
 	if summary.Operation != "" {
-		attrs = append(attrs, semconv.DBOperationName(summary.Operation))
-	}
-	if summary.Table != "" {
-		attrs = append(attrs, semconv.DBCollectionName(summary.Table))
+		attrs = append(attrs, semconv.DBOperationName(summary.Operation), semconv.DBQuerySummary(summary.String()))
 	}
 	if query != "" {
 		attrs = append(attrs, semconv.DBQueryText(query))
 	}
 	ctx, span := tracer.Start(ctx, summary.SpanName(conn.system), trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
 	return ctx, func(err error) {
-		// Rollback after Commit (the usual deferred Rollback) is not a failure.
-		if err != nil && !(method == "Rollback" && errors.Is(err, sql.ErrTxDone)) {
+		if err != nil {
 			span.RecordError(err)
 			span.SetStatus(codes.Error, err.Error())
 			if code := conn.statusCode(err); code != "" {

@@ -168,7 +168,7 @@ func (t *tracer) TraceQueryStart(ctx context.Context, conn *pgx.Conn, data pgx.T
 	} else if text, summary := t.statement(data.SQL); transactionControl[summary.Operation] && viaDatabaseSQL() {
 		ctx = context.WithValue(ctx, opKey{}, quiet)
 	} else {
-		ctx = t.start(ctx, summary.SpanName(fallbackName), t.attributes(summary.Operation, summary.Table, text), &operation{})
+		ctx = t.start(ctx, summary.SpanName(fallbackName), t.attributes(summary.Operation, summary.String(), "", text), &operation{})
 	}
 	if t.inner != nil {
 		ctx = t.inner.TraceQueryStart(ctx, conn, data)
@@ -238,17 +238,23 @@ func (t *tracer) preparedSQL(sql string) string {
 }
 
 // attributes are a span's: the connection's, then the statement's.
-func (t *tracer) attributes(operation, collection, text string, more ...attribute.KeyValue) []attribute.KeyValue {
-	attrs := make([]attribute.KeyValue, 0, len(t.connection)+3+len(more))
+func (t *tracer) attributes(operation, summary, collection, text string, more ...attribute.KeyValue) []attribute.KeyValue {
+	attrs := make([]attribute.KeyValue, 0, len(t.connection)+4+len(more))
 	attrs = append(attrs, t.connection...)
-	return append(statementAttributes(attrs, operation, collection, text), more...)
+	return append(statementAttributes(attrs, operation, summary, collection, text), more...)
 }
 
-// statementAttributes appends db.operation.name, db.collection.name and
-// db.query.text, where known, to attrs.
-func statementAttributes(attrs []attribute.KeyValue, operation, collection, text string) []attribute.KeyValue {
+// statementAttributes appends db.operation.name, db.query.summary,
+// db.collection.name and db.query.text, where known, to attrs. The
+// collection is one pgx's API names (CopyFrom's table), never one read from
+// SQL: the conventions ask not to take it from the text of a database whose
+// statements may name several tables.
+func statementAttributes(attrs []attribute.KeyValue, operation, summary, collection, text string) []attribute.KeyValue {
 	if operation != "" {
 		attrs = append(attrs, semconv.DBOperationName(operation))
+	}
+	if summary != "" {
+		attrs = append(attrs, semconv.DBQuerySummary(summary))
 	}
 	if collection != "" {
 		attrs = append(attrs, semconv.DBCollectionName(collection))
@@ -268,15 +274,15 @@ func (t *tracer) TraceBatchStart(ctx context.Context, conn *pgx.Conn, data pgx.T
 		for i, text := range texts {
 			texts[i] = t.preparedSQL(text)
 		}
-		name, op, collection, text, size := batchSummary(texts)
-		ctx = t.start(ctx, name, t.attributes(op, collection, text, size...), &operation{})
+		summary, op, text, size := batchSummary(texts)
+		ctx = t.start(ctx, summary, t.attributes(op, summary, "", text, size...), &operation{})
 	} else {
 		// pgx's Batch did not say: named at the end, from the statements pgx reports.
 		var size []attribute.KeyValue
 		if n := batchLen(data.Batch); n > 1 {
 			size = append(size, semconv.DBOperationBatchSize(n))
 		}
-		ctx = t.start(ctx, "BATCH", t.attributes("BATCH", "", "", size...), &operation{pending: []string{}})
+		ctx = t.start(ctx, "BATCH", t.attributes("BATCH", "BATCH", "", "", size...), &operation{pending: []string{}})
 	}
 	if t.batch != nil {
 		ctx = t.batch.TraceBatchStart(ctx, conn, data)
@@ -309,9 +315,9 @@ func (t *tracer) TraceBatchEnd(ctx context.Context, conn *pgx.Conn, data pgx.Tra
 		return
 	}
 	if len(op.pending) > 0 {
-		name, operation, collection, text, _ := batchSummary(op.pending)
-		op.span.SetName(name)
-		op.span.SetAttributes(statementAttributes(nil, operation, collection, text)...)
+		summary, operation, text, _ := batchSummary(op.pending)
+		op.span.SetName(summary)
+		op.span.SetAttributes(statementAttributes(nil, operation, summary, "", text)...)
 	}
 	err := data.Err
 	if err == nil {
@@ -327,35 +333,35 @@ func batchLen(b *pgx.Batch) int {
 	return b.Len()
 }
 
-// batchSummary names a batch as the conventions do: a batch of one
-// statement as that statement; of more, "BATCH" and, when all do the same
-// operation, that operation ("BATCH INSERT"), then the collection all name,
-// if they name one; db.query.text is their text when all have the same,
-// else the texts joined by "; " (the first maxListed of them).
-func batchSummary(texts []string) (name, operation, collection, text string, size []attribute.KeyValue) {
+// batchSummary summarizes a batch as the conventions do. A batch of one
+// statement is that statement. Of more, db.query.summary (the span's name)
+// is "BATCH " and the summary all statements have ("BATCH INSERT
+// shipments"), else "BATCH"; db.operation.name is "BATCH " and the operation
+// all do ("BATCH INSERT"), else "BATCH"; db.query.text is their text when
+// all have the same, else the texts joined by "; " (the first maxListed of
+// them). A statement without a summary makes the batch's "BATCH".
+func batchSummary(texts []string) (summary, operation, text string, size []attribute.KeyValue) {
 	if len(texts) == 1 {
-		summary := sqlquery.Summarize(texts[0])
-		return summary.SpanName(fallbackName), summary.Operation, summary.Table, texts[0], nil
+		s := sqlquery.Summarize(texts[0])
+		return s.SpanName(fallbackName), s.Operation, texts[0], nil
 	}
-	operation = "BATCH"
+	summary, operation = "BATCH", "BATCH"
 	if len(texts) == 0 {
-		return operation, operation, "", "", nil
+		return summary, operation, "", nil
 	}
 	first := sqlquery.Summarize(texts[0])
-	sameOperation, sameTable, sameText := first.Operation != "", first.Table != "", true
+	sameSummary, sameOperation, sameText := first.String() != "", first.Operation != "", true
 	for _, t := range texts[1:] {
-		summary := sqlquery.Summarize(t)
-		sameOperation = sameOperation && summary.Operation == first.Operation
-		sameTable = sameTable && summary.Table == first.Table
+		s := sqlquery.Summarize(t)
+		sameSummary = sameSummary && s == first
+		sameOperation = sameOperation && s.Operation == first.Operation
 		sameText = sameText && t == texts[0]
+	}
+	if sameSummary {
+		summary += " " + first.String()
 	}
 	if sameOperation {
 		operation += " " + first.Operation
-	}
-	name = operation
-	if sameTable {
-		collection = first.Table
-		name += " " + collection
 	}
 	if sameText {
 		text = texts[0]
@@ -366,7 +372,7 @@ func batchSummary(texts []string) (name, operation, collection, text string, siz
 		}
 		text = strings.Join(listed, "; ")
 	}
-	return name, operation, collection, text, []attribute.KeyValue{semconv.DBOperationBatchSize(len(texts))}
+	return summary, operation, text, []attribute.KeyValue{semconv.DBOperationBatchSize(len(texts))}
 }
 
 // batchStatements are the SQL texts queued in a batch, when it says: pgx's
@@ -419,8 +425,10 @@ func (t *tracer) TraceCopyFromStart(ctx context.Context, conn *pgx.Conn, data pg
 			columns[i] = pgx.Identifier{column}.Sanitize()
 		}
 		text := "copy " + data.TableName.Sanitize() + " ( " + strings.Join(columns, ", ") + " ) from stdin binary;"
-		summary := sqlquery.Summarize(text)
-		ctx = t.start(ctx, summary.SpanName(fallbackName), t.attributes(summary.Operation, summary.Table, text), &operation{})
+		// The table is pgx's to name (a pgx.Identifier), not read from SQL:
+		// the copy's db.collection.name, and its summary's target.
+		summary := sqlquery.Summary{Operation: "COPY", Table: strings.Join(data.TableName, ".")}
+		ctx = t.start(ctx, summary.String(), t.attributes(summary.Operation, summary.String(), summary.Table, text), &operation{})
 	}
 	if t.copyFrom != nil {
 		ctx = t.copyFrom.TraceCopyFromStart(ctx, conn, data)
@@ -438,20 +446,17 @@ func (t *tracer) TraceCopyFromEnd(ctx context.Context, conn *pgx.Conn, data pgx.
 // --- Prepare --------------------------------------------------------------------------------
 
 // TracePrepareStart starts the span of a statement the program prepares:
-// "PREPARE orders", db.operation.name PREPARE. The statements pgx prepares
-// for its statement cache while running a Query, Exec, SendBatch or CopyFrom
-// are part of that operation: no span of their own.
+// "PREPARE orders" (its db.query.summary too), db.operation.name PREPARE.
+// The statements pgx prepares for its statement cache while running a
+// Query, Exec, SendBatch or CopyFrom are part of that operation: no span of
+// their own.
 func (t *tracer) TracePrepareStart(ctx context.Context, conn *pgx.Conn, data pgx.TracePrepareStartData) context.Context {
 	op := &operation{name: data.Name, sql: data.SQL, internal: operationOf(ctx) != nil}
 	if op.internal {
 		ctx = context.WithValue(ctx, opKey{}, op.quietCopy())
 	} else {
-		summary := sqlquery.Summarize(data.SQL)
-		name := "PREPARE"
-		if summary.Table != "" {
-			name += " " + summary.Table
-		}
-		ctx = t.start(ctx, name, t.attributes("PREPARE", summary.Table, data.SQL), op)
+		summary := sqlquery.Summary{Operation: "PREPARE", Table: sqlquery.Summarize(data.SQL).Table}
+		ctx = t.start(ctx, summary.String(), t.attributes(summary.Operation, summary.String(), "", data.SQL), op)
 	}
 	if t.prepare != nil {
 		ctx = t.prepare.TracePrepareStart(ctx, conn, data)

@@ -67,13 +67,13 @@ func TestQuerySpanHasTheConventionsAttributesAndNoArguments(t *testing.T) {
 		t.Errorf("span %q, kind %v", span.Name(), span.SpanKind())
 	}
 	want := map[attribute.Key]attribute.Value{
-		"db.system.name":     attribute.StringValue("postgresql"),
-		"db.namespace":       attribute.StringValue("shop"),
-		"server.address":     attribute.StringValue("db.internal"),
-		"server.port":        attribute.IntValue(6432),
-		"db.operation.name":  attribute.StringValue("SELECT"),
-		"db.collection.name": attribute.StringValue("orders"),
-		"db.query.text":      attribute.StringValue("SELECT total FROM orders WHERE id = $1"),
+		"db.system.name":    attribute.StringValue("postgresql"),
+		"db.namespace":      attribute.StringValue("shop"),
+		"server.address":    attribute.StringValue("db.internal"),
+		"server.port":       attribute.IntValue(6432),
+		"db.operation.name": attribute.StringValue("SELECT"),
+		"db.query.summary":  attribute.StringValue("SELECT orders"),
+		"db.query.text":     attribute.StringValue("SELECT total FROM orders WHERE id = $1"),
 	}
 	got := attrs(span)
 	if fmt.Sprint(got) != fmt.Sprint(want) {
@@ -130,10 +130,10 @@ func TestStatementsRunByTheNameTheyWerePreparedUnder(t *testing.T) {
 		t.Fatalf("%d spans", len(spans))
 	}
 	if p := attrs(spans[0]); spans[0].Name() != "PREPARE orders" || p["db.operation.name"].AsString() != "PREPARE" ||
-		p["db.collection.name"].AsString() != "orders" || p["db.query.text"].AsString() != sql {
+		p["db.query.summary"].AsString() != "PREPARE orders" || p["db.query.text"].AsString() != sql || p["db.collection.name"].Type() != attribute.INVALID {
 		t.Errorf("prepare: %s %v", spans[0].Name(), p)
 	}
-	if q := attrs(spans[1]); spans[1].Name() != "SELECT orders" || q["db.query.text"].AsString() != sql {
+	if q := attrs(spans[1]); spans[1].Name() != "SELECT orders" || q["db.query.summary"].AsString() != "SELECT orders" || q["db.query.text"].AsString() != sql {
 		t.Errorf("run by name: %s %v", spans[1].Name(), q)
 	}
 
@@ -165,37 +165,57 @@ func TestStatementsPgxPreparesForAnOperationHaveNoSpan(t *testing.T) {
 
 func TestBatches(t *testing.T) {
 	for _, c := range []struct {
-		texts                       []string
-		name, operation, collection string
-		text                        string
-		size                        int
+		texts              []string
+		summary, operation string
+		text               string
+		size               int
 	}{
-		{[]string{"INSERT INTO orders VALUES ($1)"}, "INSERT orders", "INSERT", "orders", "INSERT INTO orders VALUES ($1)", 0},
+		{[]string{"INSERT INTO orders VALUES ($1)"}, "INSERT orders", "INSERT", "INSERT INTO orders VALUES ($1)", 0},
 		{[]string{"INSERT INTO orders VALUES ($1)", "INSERT INTO orders VALUES ($1)"},
-			"BATCH INSERT orders", "BATCH INSERT", "orders", "INSERT INTO orders VALUES ($1)", 2},
+			"BATCH INSERT orders", "BATCH INSERT", "INSERT INTO orders VALUES ($1)", 2},
+		{[]string{"INSERT INTO orders VALUES ($1)", "INSERT INTO orders (id) VALUES ($1)"},
+			"BATCH INSERT orders", "BATCH INSERT", "INSERT INTO orders VALUES ($1); INSERT INTO orders (id) VALUES ($1)", 2},
 		{[]string{"INSERT INTO orders VALUES ($1)", "INSERT INTO items VALUES ($1)"},
-			"BATCH INSERT", "BATCH INSERT", "", "INSERT INTO orders VALUES ($1); INSERT INTO items VALUES ($1)", 2},
+			"BATCH", "BATCH INSERT", "INSERT INTO orders VALUES ($1); INSERT INTO items VALUES ($1)", 2},
 		{[]string{"INSERT INTO orders VALUES ($1)", "SELECT count(*) FROM orders"},
-			"BATCH orders", "BATCH", "orders", "INSERT INTO orders VALUES ($1); SELECT count(*) FROM orders", 2},
-		{[]string{"SELECT 1", "SELECT 2"}, "BATCH SELECT", "BATCH SELECT", "", "SELECT 1; SELECT 2", 2},
-		{nil, "BATCH", "BATCH", "", "", 0},
+			"BATCH", "BATCH", "INSERT INTO orders VALUES ($1); SELECT count(*) FROM orders", 2},
+		{[]string{"SELECT 1", "SELECT 2"}, "BATCH SELECT", "BATCH SELECT", "SELECT 1; SELECT 2", 2},
+		{[]string{"'x'", "'x'"}, "BATCH", "BATCH", "'x'", 2},
+		{nil, "BATCH", "BATCH", "", 0},
 	} {
-		name, operation, collection, text, size := batchSummary(c.texts)
+		summary, operation, text, size := batchSummary(c.texts)
 		n := 0
 		if len(size) == 1 {
 			n = int(size[0].Value.AsInt64())
 		}
-		if name != c.name || operation != c.operation || collection != c.collection || text != c.text || n != c.size {
-			t.Errorf("batchSummary(%q) = %q %q %q %q %d", c.texts, name, operation, collection, text, n)
+		if summary != c.summary || operation != c.operation || text != c.text || n != c.size {
+			t.Errorf("batchSummary(%q) = %q %q %q %d", c.texts, summary, operation, text, n)
 		}
 	}
 	var many []string
 	for i := range maxListed + 5 {
 		many = append(many, fmt.Sprintf("SELECT %d", i))
 	}
-	_, _, _, text, size := batchSummary(many)
+	_, _, text, size := batchSummary(many)
 	if !strings.HasSuffix(text, "; SELECT 63; ...") || size[0].Value.AsInt64() != int64(len(many)) {
 		t.Errorf("a long batch: %q %v", text[len(text)-30:], size)
+	}
+}
+
+func TestABatchSpanIsNamedByItsSummaryAndNamesNoCollection(t *testing.T) {
+	tr := newTestTracer(t, nil)
+	ended(t)
+	b := &pgx.Batch{}
+	b.Queue("UPDATE orders SET total = $1 WHERE id = $2", 1, 2)
+	b.Queue("UPDATE orders SET total = $1 WHERE id = $2", 3, 4)
+	ctx := tr.TraceBatchStart(context.Background(), nil, pgx.TraceBatchStartData{Batch: b})
+	tr.TraceBatchEnd(ctx, nil, pgx.TraceBatchEndData{})
+	span := ended(t)[0]
+	got := attrs(span)
+	if span.Name() != "BATCH UPDATE orders" || got["db.query.summary"].AsString() != "BATCH UPDATE orders" ||
+		got["db.operation.name"].AsString() != "BATCH UPDATE" || got["db.operation.batch.size"].AsInt64() != 2 ||
+		got["db.collection.name"].Type() != attribute.INVALID {
+		t.Errorf("%s %v", span.Name(), got)
 	}
 }
 
@@ -221,7 +241,8 @@ func TestABatchWhoseStatementsAreUnknownIsNamedAtItsEnd(t *testing.T) {
 	}
 	tr.TraceBatchEnd(ctx, nil, pgx.TraceBatchEndData{})
 	span := ended(t)[0]
-	if got := attrs(span); span.Name() != "BATCH UPDATE orders" || got["db.operation.name"].AsString() != "BATCH UPDATE" {
+	if got := attrs(span); span.Name() != "BATCH UPDATE orders" || got["db.operation.name"].AsString() != "BATCH UPDATE" ||
+		got["db.query.summary"].AsString() != "BATCH UPDATE orders" || got["db.collection.name"].Type() != attribute.INVALID {
 		t.Errorf("%s %v", span.Name(), got)
 	}
 }
@@ -252,6 +273,7 @@ func TestCopyFrom(t *testing.T) {
 	span := ended(t)[0]
 	got := attrs(span)
 	if span.Name() != "COPY shop.orders" || got["db.collection.name"].AsString() != "shop.orders" ||
+		got["db.query.summary"].AsString() != "COPY shop.orders" || got["db.operation.name"].AsString() != "COPY" ||
 		got["db.query.text"].AsString() != `copy "shop"."orders" ( "id", "odd""name" ) from stdin binary;` {
 		t.Errorf("%s %v", span.Name(), got)
 	}

@@ -1,9 +1,14 @@
 // Package sqlquery tells what a SQL statement does, for the span names and
-// attributes of the database semantic conventions: its operation
-// (db.operation.name: SELECT, INSERT...) and the first table it names
-// (db.collection.name), from which a span is named "{operation} {table}"
-// ("SELECT orders"). Every SQL integration (database/sql, pgx, gorm) names its
-// spans through it, so that one statement is named alike whichever library ran it.
+// attributes of the database semantic conventions: its operation (SELECT,
+// INSERT...) and the first table it names, which make its summary,
+// db.query.summary, "{operation} {table}" ("SELECT orders"), the name of its
+// span. Every SQL integration (database/sql, pgx, gorm) summarizes statements
+// through it, so that one statement is named alike whichever library ran it.
+//
+// The table read from a statement goes into the summary only: the conventions
+// ask that db.collection.name not be taken from the query text of a database
+// whose statements may name several tables, as SQL's do; it is for the tables
+// a library's API names itself (pgx's CopyFrom).
 //
 // It reads the statement's first words only, never its values, and answers
 // nothing it is unsure of: a statement it does not know gets its first
@@ -21,16 +26,26 @@ type Summary struct {
 	Table     string // the first table it names, as written (unquoted): "orders", "shop.orders"; "" if none is sure
 }
 
-// SpanName is "{operation} {table}", or the operation alone, or fallback
-// when the statement says nothing.
-func (s Summary) SpanName(fallback string) string {
+// String is the summary as db.query.summary and the span name have it:
+// "{operation} {table}" ("SELECT orders"), the operation alone ("BEGIN"), or
+// "" when the statement says nothing.
+func (s Summary) String() string {
 	switch {
 	case s.Operation == "":
-		return fallback
+		return ""
 	case s.Table == "":
 		return s.Operation
 	}
 	return s.Operation + " " + s.Table
+}
+
+// SpanName is the summary (String), or fallback when the statement says
+// nothing.
+func (s Summary) SpanName(fallback string) string {
+	if text := s.String(); text != "" {
+		return text
+	}
+	return fallback
 }
 
 // tableAfter says, for an operation, the keyword its table follows ("" for

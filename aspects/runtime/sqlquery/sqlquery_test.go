@@ -33,6 +33,27 @@ func TestSummarize(t *testing.T) {
 	}
 }
 
+func TestString(t *testing.T) {
+	for _, c := range []struct{ query, summary string }{
+		{"SELECT * FROM orders", "SELECT orders"},
+		{"insert into shop.orders (id) values (?)", "INSERT shop.orders"},
+		{"BEGIN", "BEGIN"},
+		{"SELECT * FROM (SELECT 1) AS t", "SELECT"},
+		{"", ""},
+		{"'quoted' FROM x", ""},
+	} {
+		if got := Summarize(c.query).String(); got != c.summary {
+			t.Errorf("Summarize(%q).String() = %q, want %q", c.query, got, c.summary)
+		}
+	}
+	if got := (Summary{Operation: "PREPARE", Table: "orders"}).String(); got != "PREPARE orders" {
+		t.Error(got)
+	}
+	if got := (Summary{Table: "orders"}).String(); got != "" {
+		t.Errorf("a table without an operation: %q", got)
+	}
+}
+
 func TestSpanName(t *testing.T) {
 	if got := Summarize("SELECT * FROM orders").SpanName("x"); got != "SELECT orders" {
 		t.Error(got)
