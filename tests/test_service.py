@@ -1,6 +1,8 @@
-"""fixtures/service, a service written like a real one (chi, gRPC, pgx through database/sql, go-redis),
-built with the overlay and, as its hand-instrumented twin (fixtures/service/manual), by hand; both
-run against a real PostgreSQL, a real Redis and a real OTLP receiver, and trace the same calls."""
+"""fixtures/service, a service written like a real one (chi, gRPC, pgx's pool, go-redis, the MongoDB
+driver), built with the overlay and, as its hand-instrumented twin (fixtures/service/manual), by
+hand; both run against a real PostgreSQL, a real Redis, a real MongoDB-compatible server (FerretDB)
+and a real OTLP receiver, and trace the same calls: one request, one trace holding its database and
+cache spans where they happened."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from typing import Any
 
 import pytest
 from conftest import copy_fixture, go, otlp_env, overlay_gen
+from mongodb import MongoServer
 from otlp import OtlpReceiver, Span
 from postgres import PostgresServer
 from redis import RedisServer
@@ -144,9 +147,10 @@ def test_overlay_traces_http_grpc_sql_and_redis_of_a_real_service(
     receiver: OtlpReceiver,
     postgres: PostgresServer,
     redis: RedisServer,
+    mongodb: MongoServer,
     tmp_path: Path,
 ) -> None:
-    env = otlp_env(go_env, receiver, **_service_env(postgres, redis))
+    env = otlp_env(go_env, receiver, **_service_env(postgres, redis, mongodb))
     with _running(overlay_binary, env, tmp_path / "service.log") as base:
         traces = _exercise(base)
     spans = receiver.spans()  # the service flushed its spans as it stopped
@@ -174,6 +178,12 @@ def test_overlay_traces_http_grpc_sql_and_redis_of_a_real_service(
     assert "db.collection.name" not in query.attributes  # not read from SQL text
     assert (query.attributes["db.namespace"], query.attributes["server.port"]) == ("postgres", postgres.port)
     _below(query, server, trace)
+    # MongoDB: the item's reviews counted (CountDocuments runs an aggregate), in the same trace.
+    (count,) = [s for s in trace if s.attributes.get("db.system.name") == "mongodb"]
+    assert count.name == "aggregate reviews" and count.kind == "client", count.describe()
+    assert (count.attributes["db.namespace"], count.attributes["db.collection.name"]) == ("catalog", "reviews")
+    assert count.attributes["server.port"] == mongodb.port
+    _below(count, server, trace)
     commands = {s.name: s for s in trace if s.attributes.get("db.system.name") == "redis"}
     assert sorted(commands) == ["GET", "SET"], [s.describe() for s in trace]
     assert commands["GET"].attributes["db.query.text"] == f"GET item:{item['id']}"
@@ -187,7 +197,8 @@ def test_overlay_traces_http_grpc_sql_and_redis_of_a_real_service(
     trace = _trace(spans, traces["hit"][0])
     _server_span(trace, traces["hit"][1])
     assert [s.name for s in trace if s.attributes.get("db.system.name") == "redis"] == ["GET"]
-    assert not [s for s in trace if s.attributes.get("db.system.name") == "postgresql" or s.name == HEALTH_CHECK]
+    assert not [s for s in trace if s.attributes.get("db.system.name") in ("postgresql", "mongodb")]
+    assert not [s for s in trace if s.name == HEALTH_CHECK]
 
     # The new item: an INSERT below the POST's server span.
     trace = _trace(spans, traces["post"][0])
@@ -209,9 +220,10 @@ def test_hand_instrumented_twin_traces_http_grpc_sql_and_redis(
     receiver: OtlpReceiver,
     postgres: PostgresServer,
     redis: RedisServer,
+    mongodb: MongoServer,
     tmp_path: Path,
 ) -> None:
-    env = otlp_env(go_env, receiver, **_service_env(postgres, redis))
+    env = otlp_env(go_env, receiver, **_service_env(postgres, redis, mongodb))
     with _running(manual_binary, env, tmp_path / "manual.log") as base:
         traces = _exercise(base)
     spans = receiver.spans()
@@ -227,12 +239,16 @@ def test_hand_instrumented_twin_traces_http_grpc_sql_and_redis(
     (backend,) = [s for s in trace if s.name == HEALTH_CHECK and s.kind == "server"]
     assert backend.parent_span_id == client.span_id
     _below(client, server, trace)
-    # SQL: the backend's ping, and the query in the handler.
-    (query,) = [s for s in trace if s.attributes.get("db.query.text") == GET_ITEM]
-    assert query.kind == "client"
-    _below(query, server, trace)
-    pings = [s for s in trace if s.name == "sql.conn.ping"]
-    assert pings and all(backend in _ancestors(p, trace) for p in pings), [s.describe() for s in trace]
+    # SQL: the query in the handler (otelpgx: its prepare and its query).
+    queries = [s for s in trace if s.attributes.get("db.query.text") == GET_ITEM]
+    assert queries, [s.describe() for s in trace]
+    for query in queries:
+        assert query.kind == "client"
+        _below(query, server, trace)
+    # MongoDB: otelmongo's span of the count.
+    (count,) = [s for s in trace if "mongodb" in (s.attributes.get("db.system"), s.attributes.get("db.system.name"))]
+    assert count.kind == "client"
+    _below(count, server, trace)
     # Redis: the cache miss, then the cache fill.
     redis_spans = {s.name: s for s in trace if s.attributes.get("db.system") == "redis"}
     assert {"get", "set"} <= redis_spans.keys(), [s.describe() for s in trace]
@@ -248,10 +264,11 @@ def test_hand_instrumented_twin_traces_http_grpc_sql_and_redis(
     assert not [s for s in trace if "db.query.text" in s.attributes or s.name == HEALTH_CHECK]
 
 
-def _service_env(postgres: PostgresServer, redis: RedisServer) -> dict[str, str]:
+def _service_env(postgres: PostgresServer, redis: RedisServer, mongodb: MongoServer) -> dict[str, str]:
     return {
         "LISTEN_ADDR": "127.0.0.1:0",
         "GRPC_ADDR": "127.0.0.1:0",
         "DATABASE_URL": postgres.dsn,
         "REDIS_ADDR": redis.addr,
+        "MONGODB_URI": f"{mongodb.uri}/catalog",
     }

@@ -168,7 +168,7 @@ func start(k kind, connection []attribute.KeyValue) func(*gorm.DB) {
 		// (db.Exec, db.Raw), and the others' table is (gorm parsed the model).
 		summary := summarize(k, stmt)
 		attrs := append(make([]attribute.KeyValue, 0, len(connection)+2), connection...)
-		attrs = append(attrs, summaryAttributes(summary)...)
+		attrs = append(attrs, summaryAttributes(k, stmt, summary)...)
 		spanCtx, span := tracer.Start(ctx, summary.SpanName("gorm."+k.name),
 			trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
 		stmt.Context = context.WithValue(spanCtx, operationKey{}, &operation{statement: stmt, parent: stmt.Context, span: span})
@@ -192,7 +192,7 @@ func end(k kind) func(*gorm.DB) {
 		text := stmt.SQL.String()
 		summary := summarize(k, stmt)
 		span.SetName(summary.SpanName("gorm." + k.name))
-		attrs := summaryAttributes(summary)
+		attrs := summaryAttributes(k, stmt, summary)
 		if text != "" {
 			attrs = append(attrs, semconv.DBQueryText(text))
 		}
@@ -225,15 +225,21 @@ func summarize(k kind, stmt *gorm.Statement) sqlquery.Summary {
 	return summary
 }
 
-// summaryAttributes are db.operation.name and db.collection.name, as far as
-// they are known.
-func summaryAttributes(s sqlquery.Summary) []attribute.KeyValue {
+// summaryAttributes are db.operation.name, db.query.summary (what the span is
+// named: "SELECT users") and db.collection.name, as far as they are known. The
+// collection is the table gorm itself names (the model's, Statement.Table),
+// never one read from the SQL, which may name several; Exec's and Raw's SQL
+// is the program's, so their model's table may not be the one they use.
+func summaryAttributes(k kind, stmt *gorm.Statement, s sqlquery.Summary) []attribute.KeyValue {
 	var attrs []attribute.KeyValue
 	if s.Operation != "" {
 		attrs = append(attrs, semconv.DBOperationName(s.Operation))
 	}
-	if s.Table != "" {
-		attrs = append(attrs, semconv.DBCollectionName(s.Table))
+	if text := s.String(); text != "" {
+		attrs = append(attrs, semconv.DBQuerySummary(text))
+	}
+	if k != raw && stmt.Table != "" {
+		attrs = append(attrs, semconv.DBCollectionName(stmt.Table))
 	}
 	return attrs
 }
