@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from elasticsearch import ElasticsearchServer
 from otlp import OtlpReceiver
 from postgres import PostgresServer
 from redis import RedisServer
@@ -199,4 +200,11 @@ def toolchain_env(request: pytest.FixtureRequest, go_env: dict[str, str]) -> dic
 def redis() -> Iterator[RedisServer]:
     """A Redis server of the tests' own (no persistence), stopped at the end of the session."""
     with RedisServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def elasticsearch() -> Iterator[ElasticsearchServer]:
+    """A loopback stand-in for Elasticsearch (its REST protocol, in memory), stopped at the end of the session."""
+    with ElasticsearchServer() as server:
         yield server

@@ -16,7 +16,8 @@ real loopback connections and exits) is checked twice:
 
 ``fixture.toml`` (optional) says how to run it::
 
-    servers = ["redis"]   # started by the tests: redis (REDIS_ADDR), postgres (DATABASE_URL)
+    servers = ["redis"]   # started by the tests: redis (REDIS_ADDR), postgres (DATABASE_URL),
+                          # elasticsearch (ELASTICSEARCH_URL: tests/elasticsearch.py, a loopback stand-in)
     timeout = 60          # seconds the program may take
 
 All fixtures share the tests' module cache (build/gomodcache) and the user's
@@ -52,6 +53,7 @@ FIXTURE_KEYS = frozenset({"servers", "timeout"})
 SERVERS: dict[str, tuple[str, Callable[[Any], dict[str, str]]]] = {
     "redis": ("redis", lambda server: {"REDIS_ADDR": server.addr}),
     "postgres": ("postgres", lambda server: {"DATABASE_URL": server.dsn}),
+    "elasticsearch": ("elasticsearch", lambda server: {"ELASTICSEARCH_URL": server.url}),
 }
 
 INTEGRATIONS = catalog()
@@ -172,9 +174,13 @@ def test_fixture_exports_the_expected_trace(
     go(root, "build", "-overlay=overlay.json", "-o", "fixture", ".", env=go_env)
 
     extra: dict[str, str] = {}
+    servers = []
     for name in settings.get("servers", []):
         fixture_name, variables = SERVERS[name]
-        extra.update(variables(request.getfixturevalue(fixture_name)))
+        servers.append(request.getfixturevalue(fixture_name))
+        extra.update(variables(servers[-1]))
+    # A server that records the trace context it receives checks it (tests/elasticsearch.py).
+    marks = [(server, server.mark()) for server in servers if hasattr(server, "assert_propagated")]
     run = subprocess.run(
         [str(root / "fixture")],
         cwd=root,
@@ -184,7 +190,10 @@ def test_fixture_exports_the_expected_trace(
         timeout=settings.get("timeout", 60),
     )
     assert run.returncode == 0, f"the fixture failed ({run.returncode}):\n{run.stdout}\n{run.stderr}"
-    assert_trace(_fixture(integration) / "expected-trace.toml", receiver.spans())
+    spans = receiver.spans()
+    assert_trace(_fixture(integration) / "expected-trace.toml", spans)
+    for server, mark in marks:
+        server.assert_propagated(spans, since=mark)
 
 
 WITH_GO_TESTS = [i for i in INTEGRATIONS if i.module is not None and any(i.file.parent.glob("*_test.go"))]
