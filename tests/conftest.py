@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from elasticsearch import ElasticsearchServer
 from mariadb import MariaDBServer
 from memcached import MemcachedServer
 from mongodb import MongoServer, ferretdb
@@ -224,4 +225,11 @@ def mongodb(go_env: dict[str, str]) -> Iterator[MongoServer]:
     """A MongoDB-compatible server of the tests' own (FerretDB over SQLite, built once under
     build/), stopped at the end of the session."""
     with MongoServer(ferretdb(go_env)) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def elasticsearch() -> Iterator[ElasticsearchServer]:
+    """A loopback stand-in for Elasticsearch (its REST protocol, in memory), stopped at the end of the session."""
+    with ElasticsearchServer() as server:
         yield server

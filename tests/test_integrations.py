@@ -18,7 +18,9 @@ real loopback connections and exits) is checked twice:
 ``fixture.toml`` (optional) says how to run it::
 
     servers = ["redis"]   # started by the tests: redis (REDIS_ADDR), postgres (DATABASE_URL),
-                          # memcached (MEMCACHED_ADDR, MEMCACHED_PORT)
+                          # memcached (MEMCACHED_ADDR, MEMCACHED_PORT), mariadb (MYSQL_DSN),
+                          # mongodb (MONGODB_URI), elasticsearch (ELASTICSEARCH_URL:
+                          # tests/elasticsearch.py, a loopback stand-in)
     timeout = 60          # seconds the program may take
 
 All fixtures share the tests' module cache (build/gomodcache) and the user's
@@ -57,6 +59,7 @@ SERVERS: dict[str, tuple[str, Callable[[Any], dict[str, str]]]] = {
     "memcached": ("memcached", lambda server: {"MEMCACHED_ADDR": server.addr, "MEMCACHED_PORT": str(server.port)}),
     "mariadb": ("mariadb", lambda server: {"MYSQL_DSN": server.dsn}),
     "mongodb": ("mongodb", lambda server: {"MONGODB_URI": server.uri}),
+    "elasticsearch": ("elasticsearch", lambda server: {"ELASTICSEARCH_URL": server.url}),
 }
 
 INTEGRATIONS = catalog()
@@ -179,9 +182,13 @@ def test_fixture_exports_the_expected_trace(
     go(root, "build", "-overlay=overlay.json", "-o", "fixture", ".", env=go_env)
 
     extra: dict[str, str] = {}
+    servers = []
     for name in settings.get("servers", []):
         fixture_name, variables = SERVERS[name]
-        extra.update(variables(request.getfixturevalue(fixture_name)))
+        servers.append(request.getfixturevalue(fixture_name))
+        extra.update(variables(servers[-1]))
+    # A server that records the trace context it receives checks it (tests/elasticsearch.py).
+    marks = [(server, server.mark()) for server in servers if hasattr(server, "assert_propagated")]
     run = subprocess.run(
         [str(root / "fixture")],
         cwd=root,
@@ -191,8 +198,11 @@ def test_fixture_exports_the_expected_trace(
         timeout=settings.get("timeout", 60),
     )
     assert run.returncode == 0, f"the fixture failed ({run.returncode}):\n{run.stdout}\n{run.stderr}"
+    spans = receiver.spans()
     # The expected trace may name what the servers gave the fixture: ${MEMCACHED_PORT}.
-    assert_trace(load_expected(_fixture(integration) / "expected-trace.toml", extra), receiver.spans())
+    assert_trace(load_expected(_fixture(integration) / "expected-trace.toml", extra), spans)
+    for server, mark in marks:
+        server.assert_propagated(spans, since=mark)
 
 
 def _has_go_tests(integration: Integration) -> bool:
