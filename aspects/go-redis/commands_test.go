@@ -8,9 +8,18 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel/attribute"
+
+	"overlay-gen.invalid/otelrt/redisquery"
 )
 
 func cmd(args ...any) redis.Cmder { return redis.NewCmd(context.Background(), args...) }
+
+// queryText and operationName are what a command's span records (redisquery's rules, through go-redis's Cmder).
+func queryText(c redis.Cmder) string {
+	return (&operation{cmds: []redis.Cmder{c}}).summary().Text
+}
+
+func operationName(c redis.Cmder) string { return (&operation{cmds: []redis.Cmder{c}}).name() }
 
 func TestQueryTextKeepsNamesAndKeysOnly(t *testing.T) {
 	for _, c := range []struct {
@@ -77,7 +86,7 @@ func TestPipelineAttributes(t *testing.T) {
 		t.Errorf("a batch of one has no size: %v", got)
 	}
 	var many []redis.Cmder
-	for range maxListed + 10 {
+	for range redisquery.MaxListed + 10 {
 		many = append(many, cmd("get", "a"), cmd("set", "a", "v"))
 	}
 	got = attrs(operation{cmds: many, pipeline: true})

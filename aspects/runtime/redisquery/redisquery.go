@@ -5,7 +5,7 @@
 // and keys only: every other argument is "?"), db.operation.batch.size and
 // db.stored_procedure.name; and, for an error Redis answered,
 // db.response.status_code (its prefix: ERR, WRONGTYPE...). Every Redis
-// client integration (go-redis v8, redigo) names its spans through it, so that
+// client integration (go-redis v8 and v9, redigo) names its spans through it, so that
 // one command reads alike whichever client sent it.
 //
 // A command is its arguments as the client sends them, the command's name
