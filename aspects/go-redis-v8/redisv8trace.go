@@ -191,7 +191,7 @@ func (t tracer) Start(ctx context.Context, name string, options ...trace.SpanSta
 			name = summary.Operation
 		}
 		attrs = append(attrs, op.connection...)
-		attrs = append(attrs, attributes(summary)...)
+		attrs = append(attrs, summary.Attributes(summary.Operation)...)
 	}
 	for _, kv := range config.Attributes() {
 		switch {
@@ -229,18 +229,6 @@ func (op *operation) summary() redisquery.Summary {
 		cmds[i] = cmd.Args()
 	}
 	return redisquery.Pipeline(cmds)
-}
-
-// attributes are an operation's own attributes.
-func attributes(s redisquery.Summary) []attribute.KeyValue {
-	attrs := []attribute.KeyValue{semconv.DBOperationName(s.Operation), semconv.DBQueryText(s.Text)}
-	if s.BatchSize > 0 {
-		attrs = append(attrs, semconv.DBOperationBatchSize(s.BatchSize))
-	}
-	if s.StoredProcedure != "" {
-		attrs = append(attrs, semconv.DBStoredProcedureName(s.StoredProcedure))
-	}
-	return attrs
 }
 
 // opSpan is the span of one operation: to the errors redisotel records (all

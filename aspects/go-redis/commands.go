@@ -3,7 +3,6 @@ package redistrace
 import (
 	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel/attribute"
-	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 
 	"overlay-gen.invalid/otelrt/redisquery"
 )
@@ -30,13 +29,5 @@ func (op *operation) name() string { return op.summary().Operation }
 
 // attributes are the operation's own attributes; name is op.name().
 func (op *operation) attributes(name string) []attribute.KeyValue {
-	s := op.summary()
-	attrs := []attribute.KeyValue{semconv.DBOperationName(name), semconv.DBQueryText(s.Text)}
-	if s.StoredProcedure != "" {
-		attrs = append(attrs, semconv.DBStoredProcedureName(s.StoredProcedure))
-	}
-	if s.BatchSize != 0 {
-		attrs = append(attrs, semconv.DBOperationBatchSize(s.BatchSize))
-	}
-	return attrs
+	return op.summary().Attributes(name)
 }

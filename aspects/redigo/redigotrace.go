@@ -494,7 +494,7 @@ func (c *conn) end(b *batch) {
 	if len(b.cmds) != b.started {
 		s := summarize(b.cmds)
 		b.span.SetName(s.Operation)
-		b.span.SetAttributes(attributes(s)...)
+		b.span.SetAttributes(s.Attributes(s.Operation)...)
 	}
 	b.span.End()
 	if !b.failed {
@@ -518,7 +518,7 @@ func (c *conn) start(parent context.Context, s redisquery.Summary, at time.Time)
 	if c.namespace != "" {
 		attrs = append(attrs, semconv.DBNamespace(c.namespace))
 	}
-	attrs = append(attrs, attributes(s)...)
+	attrs = append(attrs, s.Attributes(s.Operation)...)
 	options := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...)}
 	if !at.IsZero() {
 		options = append(options, trace.WithTimestamp(at))
@@ -551,18 +551,6 @@ func summarize(cmds [][]any) redisquery.Summary {
 		return redisquery.Command(cmds[0])
 	}
 	return redisquery.Pipeline(cmds)
-}
-
-// attributes are an operation's own attributes.
-func attributes(s redisquery.Summary) []attribute.KeyValue {
-	attrs := []attribute.KeyValue{semconv.DBOperationName(s.Operation), semconv.DBQueryText(s.Text)}
-	if s.BatchSize > 0 {
-		attrs = append(attrs, semconv.DBOperationBatchSize(s.BatchSize))
-	}
-	if s.StoredProcedure != "" {
-		attrs = append(attrs, semconv.DBStoredProcedureName(s.StoredProcedure))
-	}
-	return attrs
 }
 
 // replyError is the first error Redis answered inside a reply redigo

@@ -7,9 +7,16 @@ import (
 	"testing"
 
 	"go.opentelemetry.io/otel/attribute"
+
+	"overlay-gen.invalid/otelrt/redisquery"
 )
 
 func cmd(words string) []string { return strings.Fields(words) }
+
+// queryText is what a command's span records as db.query.text (redisquery's rules).
+func queryText(words []string) string { return (&operation{cmds: [][]string{words}}).summary().Text }
+
+const maxListed = redisquery.MaxListed
 
 func TestQueryTextKeepsNamesAndKeysOnly(t *testing.T) {
 	for _, c := range []struct {

@@ -5,7 +5,7 @@
 // and keys only: every other argument is "?"), db.operation.batch.size and
 // db.stored_procedure.name; and, for an error Redis answered,
 // db.response.status_code (its prefix: ERR, WRONGTYPE...). Every Redis
-// client integration (go-redis v8 and v9, redigo) names its spans through it, so that
+// client integration (go-redis v8 and v9, redigo, rueidis, valkey-go) names its spans through it, so that
 // one command reads alike whichever client sent it.
 //
 // A command is its arguments as the client sends them, the command's name
@@ -18,6 +18,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"go.opentelemetry.io/otel/attribute"
 )
 
 // Summary is what one operation does.
@@ -26,6 +28,22 @@ type Summary struct {
 	Text            string // db.query.text
 	BatchSize       int    // db.operation.batch.size: the commands of a pipeline or transaction, when two or more; else 0
 	StoredProcedure string // db.stored_procedure.name: the script (sha1) or function EVALSHA or FCALL runs; else ""
+}
+
+// Attributes are the span attributes of the summary, named name (its
+// Operation, unless the integration names it otherwise): db.operation.name,
+// db.query.text, and db.stored_procedure.name and db.operation.batch.size
+// where they apply. (The keys are written out: the runtime's module builds
+// with OpenTelemetry releases older than the semconv package that has them.)
+func (s Summary) Attributes(name string) []attribute.KeyValue {
+	attrs := []attribute.KeyValue{attribute.String("db.operation.name", name), attribute.String("db.query.text", s.Text)}
+	if s.StoredProcedure != "" {
+		attrs = append(attrs, attribute.String("db.stored_procedure.name", s.StoredProcedure))
+	}
+	if s.BatchSize != 0 {
+		attrs = append(attrs, attribute.Int("db.operation.batch.size", s.BatchSize))
+	}
+	return attrs
 }
 
 // Command is the summary of one command.
