@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from servers import free_port, stop
+
 
 def _bin(*names: str) -> str:
     for name in names:
@@ -24,12 +26,6 @@ def _bin(*names: str) -> str:
             if found and os.path.exists(found):
                 return found
     raise RuntimeError(f"MariaDB's {names[0]} is not installed (scripts/test installs the mariadb-server package)")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class MariaDBServer:
@@ -41,7 +37,7 @@ class MariaDBServer:
     def __init__(self) -> None:
         self.base = Path(tempfile.mkdtemp(prefix="overlay-gen-mariadb-"))
         self.data = self.base / "data"
-        self.port = _free_port()
+        self.port = free_port()
         self._proc: subprocess.Popen[bytes] | None = None
         # mariadbd runs as root only when told so; as another user it runs as that user.
         self._user = ["--user=root"] if os.geteuid() == 0 else []
@@ -93,13 +89,7 @@ class MariaDBServer:
 
     def __exit__(self, *exc: object) -> None:
         try:
-            if self._proc is not None and self._proc.poll() is None:
-                self._proc.terminate()  # a clean shutdown
-                try:
-                    self._proc.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    self._proc.kill()
-                    self._proc.wait(timeout=10)
+            stop(self._proc, grace=30)
         finally:
             self._proc = None
             shutil.rmtree(self.base, ignore_errors=True)

@@ -27,17 +27,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from servers import free_port, stop
+
 REPO = Path(__file__).resolve().parent.parent
 VERSION = "v1.24.2"
 MODULE = "github.com/FerretDB/FerretDB"
 BINARY = REPO / "build" / f"ferretdb-{VERSION}" / "ferretdb"
 BUILD_TIMEOUT = 1800  # seconds: a cold build compiles SQLite (modernc.org/sqlite) on 2 cores
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def ferretdb(env: dict[str, str]) -> Path:
@@ -97,7 +93,7 @@ class MongoServer:
     def __init__(self, binary: Path) -> None:
         self.binary = binary
         self.base = Path(tempfile.mkdtemp(prefix="overlay-gen-mongodb-"))
-        self.port = _free_port()
+        self.port = free_port()
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -157,13 +153,7 @@ class MongoServer:
 
     def __exit__(self, *exc: object) -> None:
         try:
-            if self._proc is not None and self._proc.poll() is None:
-                self._proc.terminate()
-                try:
-                    self._proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    self._proc.kill()
-                    self._proc.wait(timeout=10)
+            stop(self._proc)
         finally:
             self._proc = None
             shutil.rmtree(self.base, ignore_errors=True)

@@ -10,10 +10,11 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
+
+from servers import free_port
 
 
 def _bin(name: str) -> str:
@@ -23,12 +24,6 @@ def _bin(name: str) -> str:
     if not found:
         raise RuntimeError(f"PostgreSQL's {name} is not installed (scripts/test installs the postgresql package)")
     return str(found[-1])
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class PostgresServer:
@@ -42,7 +37,7 @@ class PostgresServer:
     def __init__(self) -> None:
         self.base = Path(tempfile.mkdtemp(prefix="overlay-gen-postgres-"))
         self.data = self.base / "data"
-        self.port = _free_port()
+        self.port = free_port()
         self._as_postgres = os.geteuid() == 0
 
     @property

@@ -14,11 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from servers import free_port, stop
 
 
 class RedisServer:
@@ -28,7 +24,7 @@ class RedisServer:
 
     def __init__(self) -> None:
         self.base = Path(tempfile.mkdtemp(prefix="overlay-gen-redis-"))
-        self.port = _free_port()
+        self.port = free_port()
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -64,13 +60,7 @@ class RedisServer:
 
     def __exit__(self, *exc: object) -> None:
         try:
-            if self._proc is not None and self._proc.poll() is None:
-                self._proc.terminate()
-                try:
-                    self._proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    self._proc.kill()
-                    self._proc.wait(timeout=10)
+            stop(self._proc)
         finally:
             self._proc = None
             shutil.rmtree(self.base, ignore_errors=True)
