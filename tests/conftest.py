@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from elasticsearch import ElasticsearchServer
 from mariadb import MariaDBServer
+from kafka import KafkaServer, kafka_binary
 from memcached import MemcachedServer
 from mongodb import MongoServer, ferretdb
 from otlp import OtlpReceiver
@@ -225,6 +226,14 @@ def mongodb(go_env: dict[str, str]) -> Iterator[MongoServer]:
     """A MongoDB-compatible server of the tests' own (FerretDB over SQLite, built once under
     build/), stopped at the end of the session."""
     with MongoServer(ferretdb(go_env)) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def kafka(go_env: dict[str, str]) -> Iterator[KafkaServer]:
+    """A Kafka broker of the tests' own (franz-go's kfake, one broker, built once under build/),
+    stopped at the end of the session."""
+    with KafkaServer(kafka_binary(go_env)) as server:
         yield server
 
 

@@ -1,5 +1,5 @@
 """What every throw-away server of the tests (tests/redis.py, postgres.py, mariadb.py, memcached.py,
-mongodb.py) does alike: take a free loopback port, and stop its process."""
+mongodb.py, kafka.py) does alike: take a free loopback port, and stop its process."""
 
 from __future__ import annotations
 
