@@ -11,7 +11,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/event"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver"
-	"go.opentelemetry.io/otel/attribute"
+	"overlay-gen.invalid/otelrt/mongoquery"
 )
 
 func raw(t *testing.T, doc bson.D) bson.Raw {
@@ -47,54 +47,17 @@ func TestCollectionIsTheCommandsTarget(t *testing.T) {
 	}
 }
 
-func TestSpanNamesAndServers(t *testing.T) {
-	for _, c := range []struct {
-		command, database, collection, connection string
-		name                                      string
-		server                                    []attribute.KeyValue
-	}{
-		{"find", "shop", "orders", "db.internal:27017[-3]", "find orders",
-			[]attribute.KeyValue{attribute.String("server.address", "db.internal"), attribute.Int("server.port", 27017)}},
-		{"ping", "admin", "", "[::1]:27018[-1]", "ping admin",
-			[]attribute.KeyValue{attribute.String("server.address", "::1"), attribute.Int("server.port", 27018)}},
-		{"find", "shop", "orders", "db.internal[-3]", "find orders",
-			[]attribute.KeyValue{attribute.String("server.address", "db.internal"), attribute.Int("server.port", 27017)}},
-		{"find", "shop", "orders", "/tmp/mongodb-27017.sock[-2]", "find orders",
-			[]attribute.KeyValue{attribute.String("server.address", "/tmp/mongodb-27017.sock")}},
-	} {
-		name, attrs := commandAttributes(c.command, c.database, c.collection, c.connection)
-		if name != c.name {
-			t.Errorf("name %q, want %q", name, c.name)
-		}
-		got := map[attribute.Key]attribute.Value{}
-		for _, kv := range attrs {
-			got[kv.Key] = kv.Value
-		}
-		if _, ok := got["server.port"]; ok != (len(c.server) == 2) {
-			t.Errorf("%s: server.port %v", c.connection, got)
-		}
-		for _, kv := range c.server {
-			if got[kv.Key] != kv.Value {
-				t.Errorf("%s: %s = %v, want %v", c.connection, kv.Key, got[kv.Key].Emit(), kv.Value.Emit())
-			}
-		}
-		if got["db.operation.name"].AsString() != c.command || got["db.namespace"].AsString() != c.database {
-			t.Errorf("attributes %v", attrs)
-		}
-	}
-}
-
 func TestFailuresQuoteNoServerMessage(t *testing.T) {
 	closed := &net.OpError{Op: "read", Err: errors.New("EOF")}
 	for _, c := range []struct {
 		err  error
-		want failure
+		want mongoquery.Failure
 	}{
-		{driver.Error{Code: 2, Name: "BadValue", Message: "unknown operator: $gtx"}, failure{code: "2", kind: "2", description: "BadValue"}},
-		{fmt.Errorf("wrapped: %w", driver.Error{Code: 11000, Message: `dup key: { _id: "s3cret" }`}), failure{code: "11000", kind: "11000", description: "error 11000"}},
+		{driver.Error{Code: 2, Name: "BadValue", Message: "unknown operator: $gtx"}, mongoquery.Failure{Code: "2", Kind: "2", Description: "BadValue"}},
+		{fmt.Errorf("wrapped: %w", driver.Error{Code: 11000, Message: `dup key: { _id: "s3cret" }`}), mongoquery.Failure{Code: "11000", Kind: "11000", Description: "error 11000"}},
 		{driver.Error{Message: "connection closed", Labels: []string{"NetworkError"}, Wrapped: closed},
-			failure{kind: "*net.OpError", description: "connection closed: read: EOF"}},
-		{closed, failure{kind: "*net.OpError", description: "read: EOF"}},
+			mongoquery.Failure{Kind: "*net.OpError", Description: "connection closed: read: EOF"}},
+		{closed, mongoquery.Failure{Kind: "*net.OpError", Description: "read: EOF"}},
 	} {
 		if got := commandFailure(c.err); got != c.want {
 			t.Errorf("commandFailure(%v) = %+v, want %+v", c.err, got, c.want)
@@ -103,14 +66,14 @@ func TestFailuresQuoteNoServerMessage(t *testing.T) {
 	dup := bson.D{{Key: "index", Value: 0}, {Key: "code", Value: 11000}, {Key: "errmsg", Value: `E11000 duplicate key error dup key: { _id: "s3cret" }`}}
 	for _, c := range []struct {
 		reply bson.D
-		want  failure
+		want  mongoquery.Failure
 		ok    bool
 	}{
 		{bson.D{{Key: "n", Value: 0}, {Key: "writeErrors", Value: bson.A{dup}}, {Key: "ok", Value: 1.0}},
-			failure{code: "11000", kind: "11000", description: "write error 11000"}, true},
+			mongoquery.Failure{Code: "11000", Kind: "11000", Description: "write error 11000"}, true},
 		{bson.D{{Key: "n", Value: 1}, {Key: "writeConcernError", Value: bson.D{{Key: "code", Value: 64}, {Key: "codeName", Value: "WriteConcernFailed"}, {Key: "errmsg", Value: "s3cret"}}}},
-			failure{code: "64", kind: "64", description: "WriteConcernFailed"}, true},
-		{bson.D{{Key: "n", Value: 1}, {Key: "ok", Value: 1.0}}, failure{}, false},
+			mongoquery.Failure{Code: "64", Kind: "64", Description: "WriteConcernFailed"}, true},
+		{bson.D{{Key: "n", Value: 1}, {Key: "ok", Value: 1.0}}, mongoquery.Failure{}, false},
 	} {
 		got, ok := replyFailure(raw(t, c.reply))
 		if got != c.want || ok != c.ok {

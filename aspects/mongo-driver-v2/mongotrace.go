@@ -62,6 +62,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"overlay-gen.invalid/otelrt"
+	"overlay-gen.invalid/otelrt/mongoquery"
 )
 
 // ScopeName is the instrumentation scope of the command spans.
@@ -137,7 +138,7 @@ func (m *monitor) started(ctx context.Context, evt *event.CommandStartedEvent) {
 	if otelrt.InClientSpan(parent) {
 		return // its span would not be recorded: the caller's CLIENT span stands for it
 	}
-	name, attrs := commandAttributes(evt.CommandName, evt.DatabaseName, collection(evt), evt.ConnectionID)
+	name, attrs := mongoquery.Command(evt.CommandName, evt.DatabaseName, collection(evt), evt.ConnectionID)
 	_, span := tracer.Start(parent, name, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
 	m.mu.Lock()
 	m.spans[spanKey{evt.ConnectionID, evt.RequestID}] = span
@@ -176,7 +177,7 @@ func (m *monitor) take(evt *event.CommandFinishedEvent) trace.Span {
 }
 
 // record records a failure on a command's span.
-func record(span trace.Span, f failure) {
-	span.SetAttributes(f.attributes()...)
-	span.SetStatus(codes.Error, f.description)
+func record(span trace.Span, f mongoquery.Failure) {
+	span.SetAttributes(f.Attributes()...)
+	span.SetStatus(codes.Error, f.Description)
 }

@@ -69,6 +69,7 @@ import (
 	"go.opentelemetry.io/otel/trace/embedded"
 
 	"overlay-gen.invalid/otelrt"
+	"overlay-gen.invalid/otelrt/mongoquery"
 )
 
 // Connect stands in for mongo.Connect: the client traces its commands.
@@ -163,7 +164,7 @@ func (m *monitor) succeeded(ctx context.Context, evt *event.CommandSucceededEven
 	if s := m.take(&evt.CommandFinishedEvent); s != nil {
 		if failure, ok := replyFailure(evt.Reply); ok {
 			s.fail(failure)
-			s.Span.SetStatus(codes.Error, failure.description)
+			s.Span.SetStatus(codes.Error, failure.Description)
 		}
 	}
 	m.otel.Succeeded(ctx, evt)
@@ -235,7 +236,7 @@ func (t tracer) Start(ctx context.Context, name string, options ...trace.SpanSta
 		return t.inner.Start(ctx, name, options...)
 	}
 	config := trace.NewSpanStartConfig(options...)
-	name, attrs := commandAttributes(cmd.event.CommandName, cmd.event.DatabaseName, collection(cmd.event), cmd.event.ConnectionID)
+	name, attrs := mongoquery.Command(cmd.event.CommandName, cmd.event.DatabaseName, collection(cmd.event), cmd.event.ConnectionID)
 	for _, kv := range config.Attributes() {
 		if !replaced[kv.Key] {
 			attrs = append(attrs, kv)
@@ -263,9 +264,9 @@ type span struct {
 	description string
 }
 
-func (s *span) fail(f failure) {
-	s.Span.SetAttributes(f.attributes()...)
-	s.description = f.description
+func (s *span) fail(f mongoquery.Failure) {
+	s.Span.SetAttributes(f.Attributes()...)
+	s.description = f.Description
 }
 
 func (s *span) SetStatus(code codes.Code, description string) {
