@@ -14,6 +14,7 @@ from conftest import REPO
 
 sys.path.insert(0, str(REPO / "scripts"))
 from benchkit import report
+from benchkit.common import failure
 
 
 def fixture(name: str, edit: tuple[float, float, float], noop_generate: float = 0.07) -> dict[str, Any]:
@@ -133,3 +134,11 @@ def test_the_go_command_row_is_shown_when_measured_and_old_runs_still_print() ->
     lines = report.table({**new, "targets": report.targets(new)}).splitlines()
     row = lines[lines.index(report.GO_COMMAND_TITLE) + 2].split()
     assert row == ["small", "0.160", "0.100", "0.060", "0.070", "0.100", "1.60x"]
+
+
+def test_a_failed_go_build_is_reported_by_its_error_not_the_last_package_it_listed() -> None:
+    # go build -v goes on listing the packages it builds after one failed.
+    output = "a/b\n# example.com/app/c\nc/c.go:3:1: undefined: x\noverlay-gen.invalid/redistrace\n"
+    message = str(failure(["go", "build", "-v", "./..."], Path("/w"), 1, output))
+    assert message == "go build -v ./... (in /w) exited 1: c/c.go:3:1: undefined: x"
+    assert str(failure(["go", "env"], Path("/w"), 1, "go: bad\nlast line\n")).endswith(": last line")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -29,9 +30,15 @@ def log(message: str) -> None:
     print(f"bench: {message}", file=sys.stderr, flush=True)
 
 
+PACKAGE_LINE = re.compile(r"[\w.\-~]+(/[\w.\-~+]+)*")
+
+
 def failure(cmd: Sequence[str], cwd: Path, code: int, output: str) -> CommandFailed:
     lines = [line.strip() for line in output.splitlines() if line.strip()]
-    detail = f": {lines[-1]}" if lines else ""  # a traceback's or go's last word
+    # go build -v lists each package it builds, and goes on listing them after a
+    # package failed: its errors are the lines that are not a package's path.
+    errors = [line for line in lines if not PACKAGE_LINE.fullmatch(line)] if "-v" in cmd else lines
+    detail = f": {(errors or lines)[-1]}" if lines else ""  # a traceback's or go's last word
     return CommandFailed(f"{' '.join(cmd)} (in {cwd}) exited {code}{detail}")
 
 
