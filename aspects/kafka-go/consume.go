@@ -155,7 +155,8 @@ func endActive() {
 
 func startProcessing(r *kafka.Reader, ctx context.Context, m *kafka.Message) {
 	state := stateOf(r)
-	ambient := trace.SpanContextFromContext(otelrt.Parent(ctx))
+	parent := otelrt.Parent(ctx) // the program's span, if the call was made under one
+	ambient := trace.SpanContextFromContext(parent)
 	creation := trace.SpanContextFromContext(otel.GetTextMapPropagator().Extract(context.Background(), headerCarrier{&m.Headers}))
 	attrs := make([]attribute.KeyValue, 0, len(state.attrs)+4)
 	attrs = append(attrs, state.attrs...)
@@ -166,7 +167,6 @@ func startProcessing(r *kafka.Reader, ctx context.Context, m *kafka.Message) {
 		attrs = append(attrs, semconv.MessagingKafkaMessageTombstone(true))
 	}
 	options := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(attrs...)}
-	parent := otelrt.Parent(ctx)
 	if creation.IsValid() {
 		parent = trace.ContextWithRemoteSpanContext(context.Background(), creation)
 		options = append(options, trace.WithLinks(trace.Link{SpanContext: creation}))

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"reflect"
+	"sync"
 	"testing"
 
 	"github.com/segmentio/kafka-go"
@@ -21,18 +23,44 @@ import (
 	"overlay-gen.invalid/otelrt"
 )
 
-// record installs a provider that records the spans ended, and W3C trace context propagation.
+// The package's tracer binds to the first provider installed: one for the
+// whole run, whose spans go to the current test's recorder.
+var current struct {
+	sync.Mutex
+	recorder *tracetest.SpanRecorder
+}
+
+type forward struct{}
+
+func (forward) OnStart(ctx context.Context, s sdktrace.ReadWriteSpan) {
+	current.Lock()
+	defer current.Unlock()
+	current.recorder.OnStart(ctx, s)
+}
+
+func (forward) OnEnd(s sdktrace.ReadOnlySpan) {
+	current.Lock()
+	defer current.Unlock()
+	current.recorder.OnEnd(s)
+}
+
+func (forward) Shutdown(context.Context) error   { return nil }
+func (forward) ForceFlush(context.Context) error { return nil }
+
+func TestMain(m *testing.M) {
+	current.recorder = tracetest.NewSpanRecorder()
+	otel.SetTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(forward{})))
+	otel.SetTextMapPropagator(propagation.TraceContext{})
+	os.Exit(m.Run())
+}
+
+// record gives the test a recorder of its own, of the spans it ends.
 func record(t *testing.T) *tracetest.SpanRecorder {
 	t.Helper()
 	recorder := tracetest.NewSpanRecorder()
-	provider := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(recorder))
-	previous, previousPropagator := otel.GetTracerProvider(), otel.GetTextMapPropagator()
-	otel.SetTracerProvider(provider)
-	otel.SetTextMapPropagator(propagation.TraceContext{})
-	t.Cleanup(func() {
-		otel.SetTracerProvider(previous)
-		otel.SetTextMapPropagator(previousPropagator)
-	})
+	current.Lock()
+	current.recorder = recorder
+	current.Unlock()
 	return recorder
 }
 
