@@ -3,7 +3,7 @@ module overlay-gen.invalid/kafkagotrace
 go 1.26.0
 
 require (
-	github.com/segmentio/kafka-go v0.4.1
+	github.com/segmentio/kafka-go v0.4.4
 	go.opentelemetry.io/otel v1.45.0
 	go.opentelemetry.io/otel/sdk v1.36.0
 	go.opentelemetry.io/otel/trace v1.45.0
