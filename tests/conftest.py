@@ -229,10 +229,12 @@ def mongodb(go_env: dict[str, str]) -> Iterator[MongoServer]:
         yield server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def kafka(go_env: dict[str, str]) -> Iterator[KafkaServer]:
     """A Kafka broker of the tests' own (franz-go's kfake, one broker, built once under build/),
-    stopped at the end of the session."""
+    one per test, stopped after it: a fixture's fixed topics and consumer groups start empty at
+    every tested release, so that offsets and committed positions are the same in every run (a
+    broker's state outlives a deleted topic: kfake keeps a group's commits)."""
     with KafkaServer(kafka_binary(go_env)) as server:
         yield server
 
