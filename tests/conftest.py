@@ -22,6 +22,7 @@ from elasticsearch import ElasticsearchServer
 from mariadb import MariaDBServer
 from memcached import MemcachedServer
 from mongodb import MongoServer, ferretdb
+from nats import NatsServer
 from otlp import OtlpReceiver
 from postgres import PostgresServer
 from redis import RedisServer
@@ -232,4 +233,11 @@ def mongodb(go_env: dict[str, str]) -> Iterator[MongoServer]:
 def elasticsearch() -> Iterator[ElasticsearchServer]:
     """A loopback stand-in for Elasticsearch (its REST protocol, in memory), stopped at the end of the session."""
     with ElasticsearchServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def nats() -> Iterator[NatsServer]:
+    """A NATS server of the tests' own (loopback, no JetStream), stopped at the end of the session."""
+    with NatsServer() as server:
         yield server
