@@ -25,6 +25,7 @@ from mongodb import MongoServer, ferretdb
 from nats import NatsServer
 from otlp import OtlpReceiver
 from postgres import PostgresServer
+from rabbitmq import RabbitMQServer
 from redis import RedisServer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -240,4 +241,11 @@ def elasticsearch() -> Iterator[ElasticsearchServer]:
 def nats() -> Iterator[NatsServer]:
     """A NATS server of the tests' own (loopback, no JetStream), stopped at the end of the session."""
     with NatsServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def rabbitmq() -> Iterator[RabbitMQServer]:
+    """A RabbitMQ node of the tests' own (loopback, its own epmd, user guest), stopped at the end of the session."""
+    with RabbitMQServer() as server:
         yield server

@@ -21,7 +21,7 @@ real loopback connections and exits) is checked twice:
                           # memcached (MEMCACHED_ADDR, MEMCACHED_PORT), mariadb (MYSQL_DSN),
                           # mongodb (MONGODB_URI), elasticsearch (ELASTICSEARCH_URL:
                           # tests/elasticsearch.py, a loopback stand-in), nats (NATS_URL,
-                          # NATS_PORT)
+                          # NATS_PORT), rabbitmq (RABBITMQ_URL, RABBITMQ_PORT)
     timeout = 60          # seconds the program may take
 
 All fixtures share the tests' module cache (build/gomodcache) and the user's
@@ -62,6 +62,7 @@ SERVERS: dict[str, tuple[str, Callable[[Any], dict[str, str]]]] = {
     "mongodb": ("mongodb", lambda server: {"MONGODB_URI": server.uri}),
     "elasticsearch": ("elasticsearch", lambda server: {"ELASTICSEARCH_URL": server.url}),
     "nats": ("nats", lambda server: {"NATS_URL": server.url, "NATS_PORT": str(server.port)}),
+    "rabbitmq": ("rabbitmq", lambda server: {"RABBITMQ_URL": server.url, "RABBITMQ_PORT": str(server.port)}),
 }
 
 INTEGRATIONS = catalog()
