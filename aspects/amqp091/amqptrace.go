@@ -33,7 +33,11 @@
 //     unbuffered: when the program is ready to take it) and ends when it is
 //     settled (Ack, Nack, Reject, multiple included), or for an auto-acked
 //     delivery when the program takes the next one or the channel closes,
-//     or for one never settled when the channel closes;
+//     or for one never settled when the channel closes. It is not the
+//     active span of the goroutine that handles the delivery: a channel
+//     receive runs no code of anyone's. A delivery the relay holds when the
+//     library closes its channel is still handed to the program (the
+//     library drops its undelivered ones; the server requeues both);
 //   - "receive {destination}" for each Get, kind CLIENT,
 //     messaging.operation.type and name "receive", from the call to its
 //     answer; its parent is the goroutine's active span, else the context
