@@ -23,8 +23,10 @@ from kafka import KafkaServer, kafka_binary
 from mariadb import MariaDBServer
 from memcached import MemcachedServer
 from mongodb import MongoServer, ferretdb
+from nats import NatsServer
 from otlp import OtlpReceiver
 from postgres import PostgresServer
+from rabbitmq import RabbitMQServer
 from redis import RedisServer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -243,4 +245,18 @@ def kafka(go_env: dict[str, str]) -> Iterator[KafkaServer]:
 def elasticsearch() -> Iterator[ElasticsearchServer]:
     """A loopback stand-in for Elasticsearch (its REST protocol, in memory), stopped at the end of the session."""
     with ElasticsearchServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def nats() -> Iterator[NatsServer]:
+    """A NATS server of the tests' own (loopback, no JetStream), stopped at the end of the session."""
+    with NatsServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def rabbitmq() -> Iterator[RabbitMQServer]:
+    """A RabbitMQ node of the tests' own (loopback, its own epmd, user guest), stopped at the end of the session."""
+    with RabbitMQServer() as server:
         yield server

@@ -22,7 +22,8 @@ real loopback connections and exits) is checked twice:
                           # mongodb (MONGODB_URI), elasticsearch (ELASTICSEARCH_URL:
                           # tests/elasticsearch.py, a loopback stand-in), kafka (KAFKA_BROKERS,
                           # KAFKA_PORT: tests/kafka.py, franz-go's kfake, a fresh broker per
-                          # test, so that fixed topics and groups start empty)
+                          # test, so that fixed topics and groups start empty), nats (NATS_URL,
+                          # NATS_PORT), rabbitmq (RABBITMQ_URL, RABBITMQ_PORT)
     timeout = 60          # seconds the program may take
 
 All fixtures share the tests' module cache (build/gomodcache) and the user's
@@ -63,6 +64,8 @@ SERVERS: dict[str, tuple[str, Callable[[Any], dict[str, str]]]] = {
     "mongodb": ("mongodb", lambda server: {"MONGODB_URI": server.uri}),
     "elasticsearch": ("elasticsearch", lambda server: {"ELASTICSEARCH_URL": server.url}),
     "kafka": ("kafka", lambda server: {"KAFKA_BROKERS": server.addr, "KAFKA_PORT": str(server.port)}),
+    "nats": ("nats", lambda server: {"NATS_URL": server.url, "NATS_PORT": str(server.port)}),
+    "rabbitmq": ("rabbitmq", lambda server: {"RABBITMQ_URL": server.url, "RABBITMQ_PORT": str(server.port)}),
 }
 
 INTEGRATIONS = catalog()
