@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"reflect"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -208,5 +209,43 @@ func seqOf(fs kgo.Fetches) iter.Seq[*kgo.Record] {
 				return
 			}
 		}
+	}
+}
+
+// ours is the hook NewClient gave cl.
+func ours(t *testing.T, cl *kgo.Client) *hooks {
+	t.Helper()
+	all := reflect.ValueOf(cl.OptValue(kgo.WithHooks)) // kgo's hooks type, a []kgo.Hook
+	for i := range all.Len() {
+		if h, ok := all.Index(i).Interface().(*hooks); ok {
+			return h
+		}
+	}
+	t.Fatal("NewClient added no hook")
+	return nil
+}
+
+func TestNewClientTracesUnlessTheCallerUsesKotel(t *testing.T) {
+	opts := []kgo.Opt{kgo.SeedBrokers("127.0.0.1:1"), kgo.ConsumerGroup("billing"), kgo.ConsumeTopics("orders")}
+	cl, err := NewClient(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if ours(t, cl).tracer == nil {
+		t.Error("a client without kotel gets no tracer")
+	}
+	if len(opts) != 3 {
+		t.Error("the caller's options changed")
+	}
+
+	own := kotel.NewKotel(kotel.WithTracer(kotel.NewTracer())).Hooks()
+	cl2, err := NewClient(kgo.SeedBrokers("127.0.0.1:1"), kgo.WithHooks(own...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl2.Close()
+	if ours(t, cl2).tracer != nil {
+		t.Error("a client with the caller's kotel Tracer gets a second one")
 	}
 }
