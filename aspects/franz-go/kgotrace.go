@@ -12,7 +12,9 @@
 //
 // The hook holds a kotel Tracer, made when the client is (kgo's
 // OnNewClient hook, which tells the consumer group and client ID kotel
-// records), and hands kotel every record hook call, adding what kotel does
+// records: messaging.consumer.group.name on consumer spans and
+// messaging.client.id, kgo's default "kgo" unless kgo.ClientID says
+// otherwise), and hands kotel every record hook call, adding what kotel does
 // not do itself:
 //
 //   - a record produced with a context that holds no span gets the
