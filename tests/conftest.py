@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from elasticsearch import ElasticsearchServer
+from genai import GenAIServer
 from mariadb import MariaDBServer
 from memcached import MemcachedServer
 from mongodb import MongoServer, ferretdb
@@ -232,4 +233,12 @@ def mongodb(go_env: dict[str, str]) -> Iterator[MongoServer]:
 def elasticsearch() -> Iterator[ElasticsearchServer]:
     """A loopback stand-in for Elasticsearch (its REST protocol, in memory), stopped at the end of the session."""
     with ElasticsearchServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def genai() -> Iterator[GenAIServer]:
+    """A loopback stand-in for the OpenAI and Anthropic HTTP APIs (JSON and event streams), stopped at the
+    end of the session."""
+    with GenAIServer() as server:
         yield server

@@ -20,7 +20,9 @@ real loopback connections and exits) is checked twice:
     servers = ["redis"]   # started by the tests: redis (REDIS_ADDR), postgres (DATABASE_URL),
                           # memcached (MEMCACHED_ADDR, MEMCACHED_PORT), mariadb (MYSQL_DSN),
                           # mongodb (MONGODB_URI), elasticsearch (ELASTICSEARCH_URL:
-                          # tests/elasticsearch.py, a loopback stand-in)
+                          # tests/elasticsearch.py, a loopback stand-in), genai (OPENAI_BASE_URL,
+                          # OPENAI_API_KEY, ANTHROPIC_BASE_URL, ANTHROPIC_API_KEY, GENAI_PORT:
+                          # tests/genai.py, a loopback stand-in for the OpenAI and Anthropic APIs)
     timeout = 60          # seconds the program may take
 
 All fixtures share the tests' module cache (build/gomodcache) and the user's
@@ -60,6 +62,16 @@ SERVERS: dict[str, tuple[str, Callable[[Any], dict[str, str]]]] = {
     "mariadb": ("mariadb", lambda server: {"MYSQL_DSN": server.dsn}),
     "mongodb": ("mongodb", lambda server: {"MONGODB_URI": server.uri}),
     "elasticsearch": ("elasticsearch", lambda server: {"ELASTICSEARCH_URL": server.url}),
+    "genai": (
+        "genai",
+        lambda server: {
+            "OPENAI_BASE_URL": server.url + "/v1",
+            "OPENAI_API_KEY": "sk-fixture",
+            "ANTHROPIC_BASE_URL": server.url,
+            "ANTHROPIC_API_KEY": "sk-ant-fixture",
+            "GENAI_PORT": str(server.port),
+        },
+    ),
 }
 
 INTEGRATIONS = catalog()
@@ -187,7 +199,7 @@ def test_fixture_exports_the_expected_trace(
         fixture_name, variables = SERVERS[name]
         servers.append(request.getfixturevalue(fixture_name))
         extra.update(variables(servers[-1]))
-    # A server that records the trace context it receives checks it (tests/elasticsearch.py).
+    # A server that records the trace context it receives checks it (tests/elasticsearch.py, genai.py).
     marks = [(server, server.mark()) for server in servers if hasattr(server, "assert_propagated")]
     run = subprocess.run(
         [str(root / "fixture")],
