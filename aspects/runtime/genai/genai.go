@@ -572,7 +572,7 @@ type response struct {
 	Usage      *usage    `json:"usage"`
 	Message    *response `json:"message"`  // Anthropic's message_start
 	Response   *response `json:"response"` // OpenAI Responses' events
-	Delta      *struct {  // Anthropic's message_delta and content_block_delta
+	Delta      *struct { // Anthropic's message_delta and content_block_delta
 		StopReason  *string `json:"stop_reason"`
 		Type        string  `json:"type"`
 		Text        string  `json:"text"`

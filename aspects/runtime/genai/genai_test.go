@@ -63,7 +63,7 @@ func post(t *testing.T, url, body string) *http.Request {
 }
 
 // call runs one call through Do and returns the body the client read and the span.
-func call(t *testing.T, provider string, req *http.Request, next func(*http.Request) (*http.Response, error)) (string, sdktrace.ReadOnlySpan) {
+func run(t *testing.T, provider string, req *http.Request, next func(*http.Request) (*http.Response, error)) (string, sdktrace.ReadOnlySpan) {
 	t.Helper()
 	before := len(recorder.Ended())
 	resp, err := Do(provider, req, next)
@@ -105,7 +105,7 @@ const chatRequest = `{"model":"gpt-4o-mini","response_format":{"type":"json_obje
 func TestChatJSON(t *testing.T) {
 	const reply = `{"id":"chatcmpl-1","model":"gpt-4o-mini-2024-07-18","choices":[{"index":1,"message":{"role":"assistant","content":"s3cret b"},"finish_reason":"length"},{"index":0,"message":{"role":"assistant","content":"s3cret a"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":7,"prompt_tokens_details":{"cached_tokens":2},"completion_tokens_details":{"reasoning_tokens":3}},"service_tier":"default","system_fingerprint":"fp_1"}`
 	var sent *http.Request
-	body, span := call(t, OpenAI, post(t, "https://api.openai.com/v1/chat/completions", chatRequest), answer(200, "application/json", reply, &sent))
+	body, span := run(t, OpenAI, post(t, "https://api.openai.com/v1/chat/completions", chatRequest), answer(200, "application/json", reply, &sent))
 	if body != reply {
 		t.Errorf("the client read %q", body)
 	}
@@ -141,7 +141,7 @@ const chatStream = "data: {\"id\":\"chatcmpl-2\",\"model\":\"gpt-4o-2024-08-06\"
 func TestChatStream(t *testing.T) {
 	var sent *http.Request
 	req := post(t, "http://127.0.0.1:8080/v1/chat/completions", `{"model":"gpt-4o","stream":true,"messages":[]}`)
-	body, span := call(t, OpenAI, req, answer(200, "text/event-stream; charset=utf-8", chatStream, &sent))
+	body, span := run(t, OpenAI, req, answer(200, "text/event-stream; charset=utf-8", chatStream, &sent))
 	if body != chatStream {
 		t.Errorf("the client read %q", body)
 	}
@@ -204,7 +204,7 @@ data: {"type":"message_stop"}
 func TestMessagesStream(t *testing.T) {
 	var sent *http.Request
 	req := post(t, "https://api.anthropic.com/v1/messages", `{"model":"claude-sonnet-4-5","max_tokens":100,"top_k":5,"stop_sequences":["X"],"stream":true,"system":"s3cret system","messages":[{"role":"user","content":"s3cret"}]}`)
-	_, span := call(t, Anthropic, req, answer(200, "text/event-stream", messagesStream, &sent))
+	_, span := run(t, Anthropic, req, answer(200, "text/event-stream", messagesStream, &sent))
 	check(t, span, "chat claude-sonnet-4-5", map[string]any{
 		"gen_ai.operation.name": "chat", "gen_ai.provider.name": "anthropic", "gen_ai.request.model": "claude-sonnet-4-5",
 		"gen_ai.request.stream": true, "gen_ai.request.max_tokens": int64(100), "gen_ai.request.top_k": float64(5), "gen_ai.request.stop_sequences": []string{"X"},
@@ -231,7 +231,7 @@ func TestErrorAnswers(t *testing.T) {
 		if c.provider == Anthropic {
 			path = "/v1/messages"
 		}
-		body, span := call(t, c.provider, post(t, "http://h"+path, `{"model":"m"}`), answer(c.status, "application/json", c.body, &sent))
+		body, span := run(t, c.provider, post(t, "http://h"+path, `{"model":"m"}`), answer(c.status, "application/json", c.body, &sent))
 		if body != c.body {
 			t.Errorf("the client read %q", body)
 		}
@@ -244,7 +244,7 @@ func TestErrorAnswers(t *testing.T) {
 func TestErrorEventInStream(t *testing.T) {
 	var sent *http.Request
 	stream := "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_2\",\"model\":\"claude-x\",\"usage\":{\"input_tokens\":3}}}\n\nevent: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n"
-	_, span := call(t, Anthropic, post(t, "http://h/v1/messages", `{"model":"claude-x"}`), answer(200, "text/event-stream", stream, &sent))
+	_, span := run(t, Anthropic, post(t, "http://h/v1/messages", `{"model":"claude-x"}`), answer(200, "text/event-stream", stream, &sent))
 	if got := attrs(span); got["error.type"] != "overloaded_error" || got["gen_ai.response.id"] != "msg_2" || span.Status().Code != codes.Error {
 		t.Errorf("attributes %v, status %v", got, span.Status())
 	}
@@ -291,7 +291,7 @@ func TestNoContentUnlessCaptured(t *testing.T) {
 	const reply = `{"id":"c","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"s3cret"},"finish_reason":"stop"}]}`
 	var sent *http.Request
 	t.Setenv(CaptureVariable, "")
-	_, span := call(t, OpenAI, post(t, "http://h/v1/chat/completions", chatRequest), answer(200, "application/json", reply, &sent))
+	_, span := run(t, OpenAI, post(t, "http://h/v1/chat/completions", chatRequest), answer(200, "application/json", reply, &sent))
 	for _, kv := range span.Attributes() {
 		if strings.Contains(kv.Value.Emit(), "s3cret") {
 			t.Errorf("%s records content: %s", kv.Key, kv.Value.Emit())
@@ -299,7 +299,7 @@ func TestNoContentUnlessCaptured(t *testing.T) {
 	}
 
 	t.Setenv(CaptureVariable, "true")
-	_, span = call(t, OpenAI, post(t, "http://h/v1/chat/completions", chatRequest), answer(200, "application/json", reply, &sent))
+	_, span = run(t, OpenAI, post(t, "http://h/v1/chat/completions", chatRequest), answer(200, "application/json", reply, &sent))
 	got := attrs(span)
 	wantIn := `[{"role":"system","parts":[{"type":"text","content":"Be brief."}]},{"role":"user","parts":[{"type":"text","content":"s3cret question"}]}]`
 	wantOut := `[{"role":"assistant","parts":[{"type":"text","content":"s3cret"}],"finish_reason":"stop"}]`
@@ -311,14 +311,14 @@ func TestNoContentUnlessCaptured(t *testing.T) {
 func TestCapturedStreams(t *testing.T) {
 	t.Setenv(CaptureVariable, "span_only")
 	var sent *http.Request
-	_, span := call(t, OpenAI, post(t, "http://h/v1/chat/completions", `{"model":"gpt-4o","stream":true}`), answer(200, "text/event-stream", chatStream, &sent))
+	_, span := run(t, OpenAI, post(t, "http://h/v1/chat/completions", `{"model":"gpt-4o","stream":true}`), answer(200, "text/event-stream", chatStream, &sent))
 	want := `[{"role":"assistant","parts":[{"type":"text","content":"s3cret"},{"type":"tool_call","id":"call_1","name":"lookup","arguments":{"q":1}}],"finish_reason":"tool_calls"}]`
 	if got := attrs(span)["gen_ai.output.messages"]; got != want {
 		t.Errorf("openai output %v\nwant %v", got, want)
 	}
 
 	req := post(t, "http://h/v1/messages", `{"model":"c","system":[{"type":"text","text":"s3cret system"}],"messages":[{"role":"user","content":[{"type":"text","text":"q"},{"type":"image","source":{}}]},{"role":"assistant","content":[{"type":"tool_use","id":"tu_1","name":"f","input":{"a":1}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"tu_1","content":"42"}]}]}`)
-	_, span = call(t, Anthropic, req, answer(200, "text/event-stream", messagesStream, &sent))
+	_, span = run(t, Anthropic, req, answer(200, "text/event-stream", messagesStream, &sent))
 	got := attrs(span)
 	checks := map[string]string{
 		"gen_ai.system_instructions": `[{"type":"text","content":"s3cret system"}]`,
