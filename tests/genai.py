@@ -8,7 +8,10 @@ them:
 * OpenAI (under ``/v1``): ``POST /chat/completions`` (JSON, or with
   ``"stream": true`` ``data:`` chunks ending in ``data: [DONE]``, the usage in
   a last chunk without choices when ``stream_options.include_usage`` asks for
-  it), ``POST /completions``, ``POST /embeddings`` (floats or base64);
+  it), ``POST /responses`` (the Responses API: a response object, or its
+  ``response.created`` ... ``response.completed`` event stream; cut at
+  ``max_output_tokens``, it is ``incomplete``), ``POST /completions``,
+  ``POST /embeddings`` (floats or base64);
 * Anthropic: ``POST /v1/messages`` (JSON, or the ``message_start`` ...
   ``message_stop`` event stream).
 
@@ -135,6 +138,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._messages(request)
             elif path.endswith("/chat/completions"):
                 self._chat(request)
+            elif path.endswith("/responses"):
+                self._responses(request)
             elif path.endswith("/completions"):
                 self._completions(request)
             elif path.endswith("/embeddings"):
@@ -243,6 +248,75 @@ class _Handler(BaseHTTPRequestHandler):
             yield None, "[DONE]"
 
         self._events(chunks())
+
+    def _responses(self, request: dict[str, Any]) -> None:
+        model, answered = self._model(request, "openai")
+        given = request.get("input")
+        items = (
+            [{"role": "user", "content": given}]
+            if isinstance(given, str)
+            else [i for i in given or [] if isinstance(i, dict)]
+        )
+        texts = [_text(request.get("instructions"))] + [_text(i.get("content")) for i in items]
+        last = next((_text(i.get("content")) for i in reversed(items) if i.get("role") == "user"), "")
+        limit = request.get("max_output_tokens")
+        answer = _Answer(texts, last, limit)
+        stream = bool(request.get("stream"))
+        ident = _digest("responses", model, texts, limit, stream)
+        message_id = "msg_" + ident
+        done = {"type": "output_text", "text": answer.text, "annotations": []}
+        message = {"type": "message", "id": message_id, "status": "completed", "role": "assistant", "content": [done]}
+        usage = {
+            "input_tokens": answer.input_tokens,
+            "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens": answer.output_tokens,
+            "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": answer.input_tokens + answer.output_tokens,
+        }
+        response = {
+            "id": "resp_" + ident,
+            "object": "response",
+            "created_at": CREATED,
+            "status": "incomplete" if answer.cut else "completed",
+            "error": None,
+            "incomplete_details": {"reason": "max_output_tokens"} if answer.cut else None,
+            "instructions": request.get("instructions"),
+            "max_output_tokens": limit,
+            "model": answered,
+            "output": [message],
+            "parallel_tool_calls": True,
+            "temperature": request.get("temperature", 1.0),
+            "tool_choice": "auto",
+            "tools": [],
+            "top_p": request.get("top_p", 1.0),
+            "usage": usage,
+            "service_tier": "default",
+        }
+        if not stream:
+            self._json(200, response)
+            return
+
+        def events() -> Iterator[tuple[str | None, Any]]:
+            sequence = iter(range(1000))
+
+            def event(kind: str, **fields: Any) -> tuple[str, Any]:
+                return kind, {"type": kind, "sequence_number": next(sequence), **fields}
+
+            started = {**response, "status": "in_progress", "incomplete_details": None, "output": [], "usage": None}
+            yield event("response.created", response=started)
+            yield event("response.in_progress", response=started)
+            empty = {**message, "status": "in_progress", "content": []}
+            yield event("response.output_item.added", output_index=0, item=empty)
+            where = {"item_id": message_id, "output_index": 0, "content_index": 0}
+            yield event("response.content_part.added", **where, part={**done, "text": ""})
+            for n, word in enumerate(answer.words):
+                yield event("response.output_text.delta", **where, delta=word if n == 0 else " " + word)
+            yield event("response.output_text.done", **where, text=answer.text)
+            yield event("response.content_part.done", **where, part=done)
+            yield event("response.output_item.done", output_index=0, item=message)
+            yield event("response.incomplete" if answer.cut else "response.completed", response=response)
+
+        self._events(events())
 
     def _completions(self, request: dict[str, Any]) -> None:
         model, answered = self._model(request, "openai")

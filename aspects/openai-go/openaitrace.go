@@ -1,6 +1,7 @@
 // Package openaitrace traces the API calls of every openai-go v3 client
 // (github.com/openai/openai-go/v3) a program makes: one CLIENT span per chat
-// completion, completion and embeddings call, streamed or not, with the
+// completion, response (the Responses API), completion and embeddings call,
+// streamed or not, with the
 // OpenTelemetry GenAI semantic conventions (see overlay-gen.invalid/otelrt/genai,
 // which records them for every GenAI client integration alike).
 //

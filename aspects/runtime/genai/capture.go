@@ -76,6 +76,13 @@ func (c *call) captureInput(in *request) {
 	for _, m := range list {
 		messages = append(messages, inputMessage(m))
 	}
+	if len(in.Input) > 0 && c.apiType == "responses" {
+		messages = append(messages, responsesInput(in.Input)...)
+	}
+	var instructions string
+	if json.Unmarshal(in.Instructions, &instructions) == nil && instructions != "" {
+		c.span.SetAttributes(attribute.String(attrSystem, marshal([]part{{Type: "text", Content: instructions}})))
+	}
 	if len(messages) > 0 {
 		c.span.SetAttributes(attribute.String(attrInputMessages, marshal(messages)))
 	}
@@ -316,4 +323,70 @@ func (c *call) outputJSON() string {
 		messages = append(messages, out)
 	}
 	return marshal(messages)
+}
+
+// item is an item of a Responses input or output: a message, a function
+// call or its output.
+type item struct {
+	Type      string          `json:"type"`
+	Role      string          `json:"role"`
+	Content   json.RawMessage `json:"content"`
+	CallID    string          `json:"call_id"`
+	Name      string          `json:"name"`
+	Arguments string          `json:"arguments"`
+	Output    json.RawMessage `json:"output"`
+}
+
+// responsesInput reads a Responses input: a string (the user's), or items.
+func responsesInput(input json.RawMessage) []chatMessage {
+	var s string
+	if json.Unmarshal(input, &s) == nil {
+		return []chatMessage{{Role: "user", Parts: []part{{Type: "text", Content: s}}}}
+	}
+	var items []item
+	_ = json.Unmarshal(input, &items)
+	var messages []chatMessage
+	for _, it := range items {
+		switch it.Type {
+		case "", "message":
+			m := chatMessage{Role: it.Role, Parts: contentParts(it.Content)}
+			if m.Parts == nil {
+				m.Parts = []part{}
+			}
+			messages = append(messages, m)
+		case "function_call":
+			messages = append(messages, chatMessage{Role: "assistant", Parts: []part{{Type: "tool_call", ID: it.CallID, Name: it.Name, Arguments: arguments(it.Arguments)}}})
+		case "function_call_output":
+			messages = append(messages, chatMessage{Role: "tool", Parts: []part{{Type: "tool_call_response", ID: it.CallID, Response: text(it.Output)}}})
+		default:
+			messages = append(messages, chatMessage{Role: "user", Parts: []part{{Type: it.Type}}})
+		}
+	}
+	return messages
+}
+
+// captureResponse takes a finished Responses answer's output: one message.
+func (c *call) captureResponse(output json.RawMessage) {
+	var items []item
+	_ = json.Unmarshal(output, &items)
+	m := c.outMessage(0)
+	m.parts, m.text = nil, nil
+	for _, it := range items {
+		switch it.Type {
+		case "message":
+			for _, p := range contentParts(it.Content) {
+				if s, ok := p.Content.(string); ok && p.Type == "text" {
+					m.appendText(s)
+				} else {
+					m.add(&outPart{kind: p.Type})
+				}
+			}
+		case "function_call":
+			p := m.add(&outPart{kind: "tool_call", id: it.CallID, name: it.Name})
+			p.args.WriteString(it.Arguments)
+		case "reasoning":
+		default:
+			m.add(&outPart{kind: it.Type})
+		}
+	}
 }

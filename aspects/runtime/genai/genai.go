@@ -15,6 +15,8 @@
 // as it is, untraced here (its net/http span is recorded):
 //
 //   - OpenAI (and OpenAI-compatible servers): .../chat/completions "chat",
+//     .../responses "chat" (openai.api.type "responses"; its finish reason is
+//     "stop" for a completed response, the reason of an incomplete one),
 //     .../completions "text_completion", .../embeddings "embeddings";
 //   - Anthropic: .../messages "chat".
 //
@@ -164,6 +166,8 @@ func Operation(provider, method, path string) string {
 			return "text_completion"
 		case strings.HasSuffix(path, "/embeddings"):
 			return "embeddings"
+		case strings.HasSuffix(path, "/responses"):
+			return "chat"
 		}
 	}
 	return ""
@@ -195,6 +199,12 @@ func Do(provider string, req *http.Request, next func(*http.Request) (*http.Resp
 	_ = json.Unmarshal(body, &in) // a body that is not JSON leaves the request's attributes out
 
 	c := &call{provider: provider, operation: operation, capture: Capture()}
+	if provider != Anthropic && operation == "chat" {
+		c.apiType = "chat_completions"
+		if strings.HasSuffix(strings.TrimRight(req.URL.Path, "/"), "/responses") {
+			c.apiType = "responses"
+		}
+	}
 	name := operation
 	if in.Model != "" {
 		name += " " + in.Model
@@ -277,15 +287,24 @@ type request struct {
 	EncodingFormat      string          `json:"encoding_format"`
 	Dimensions          *int64          `json:"dimensions"`
 	Stream              bool            `json:"stream"`
-	ServiceTier         string          `json:"service_tier"` // OpenAI
-	ResponseFormat      *struct {
-		Type string `json:"type"`
-	} `json:"response_format"` // OpenAI chat
+	ServiceTier         string          `json:"service_tier"`      // OpenAI
+	ResponseFormat      *format         `json:"response_format"`   // OpenAI chat
+	MaxOutputTokens     *int64          `json:"max_output_tokens"` // OpenAI Responses
+	Text                *struct {
+		Format *format `json:"format"`
+	} `json:"text"` // OpenAI Responses
 
 	// Content, read only when it is captured.
 	Messages json.RawMessage `json:"messages"`
 	System   json.RawMessage `json:"system"` // Anthropic
 	Prompt   json.RawMessage `json:"prompt"` // OpenAI completions
+	// OpenAI Responses
+	Instructions json.RawMessage `json:"instructions"`
+	Input        json.RawMessage `json:"input"`
+}
+
+type format struct {
+	Type string `json:"type"`
 }
 
 func (c *call) requestAttributes(u *url.URL, in *request) []attribute.KeyValue {
@@ -297,14 +316,17 @@ func (c *call) requestAttributes(u *url.URL, in *request) []attribute.KeyValue {
 		attrs = append(attrs, attribute.String(attrRequestModel, in.Model))
 	}
 	openai := c.provider != Anthropic
-	if openai && c.operation == "chat" {
-		attrs = append(attrs, attribute.String(attrAPIType, "chat_completions"))
+	if c.apiType != "" {
+		attrs = append(attrs, attribute.String(attrAPIType, c.apiType))
 	}
 	if in.Stream {
 		attrs = append(attrs, attribute.Bool(attrStream, true))
 	}
 	if openai && in.ServiceTier != "" && in.ServiceTier != "auto" {
 		attrs = append(attrs, attribute.String(attrRequestTier, in.ServiceTier))
+	}
+	if in.Text != nil && in.Text.Format != nil && in.ResponseFormat == nil { // Responses' output format
+		in.ResponseFormat = in.Text.Format
 	}
 	if in.ResponseFormat != nil {
 		switch in.ResponseFormat.Type {
@@ -316,6 +338,8 @@ func (c *call) requestAttributes(u *url.URL, in *request) []attribute.KeyValue {
 	}
 	if in.MaxCompletionTokens != nil {
 		attrs = append(attrs, attribute.Int64(attrMaxTokens, *in.MaxCompletionTokens))
+	} else if in.MaxOutputTokens != nil {
+		attrs = append(attrs, attribute.Int64(attrMaxTokens, *in.MaxOutputTokens))
 	} else if in.MaxTokens != nil {
 		attrs = append(attrs, attribute.Int64(attrMaxTokens, *in.MaxTokens))
 	}
@@ -370,6 +394,7 @@ func (c *call) requestAttributes(u *url.URL, in *request) []attribute.KeyValue {
 type call struct {
 	span                trace.Span
 	provider, operation string
+	apiType             string // openai.api.type
 	capture             bool
 
 	once          sync.Once
@@ -389,17 +414,35 @@ type call struct {
 func (c *call) answer(status int, data []byte) {
 	var out response
 	if err := json.Unmarshal(data, &out); err != nil {
-		if status >= 400 {
-			c.errType = strconv.Itoa(status)
+		if status >= 400 { // an error body of another shape ("message" a string...)
+			var e struct {
+				Error *apiError       `json:"error"`
+				Code  json.RawMessage `json:"code"`
+			}
+			_ = json.Unmarshal(data, &e)
+			if c.errType = e.Error.kind(); c.errType == "" {
+				c.errType = (&apiError{Code: e.Code}).kind()
+			}
+			if c.errType == "" {
+				c.errType = strconv.Itoa(status)
+			}
 		}
 		return
 	}
 	if status >= 400 || out.Error != nil || out.Type == "error" {
 		c.errType = out.Error.kind()
+		if c.errType == "" { // a Responses error event: its code at the top
+			c.errType = (&apiError{Code: out.Code}).kind()
+		}
 		if c.errType == "" {
 			c.errType = strconv.Itoa(status)
 		}
 		return
+	}
+	if r := out.Response; r != nil && r.Error != nil { // a Responses stream's response.failed
+		if c.errType = r.Error.kind(); c.errType == "" {
+			c.errType = "_OTHER"
+		}
 	}
 	c.read(&out)
 }
@@ -440,6 +483,19 @@ func (c *call) read(out *response) {
 	if out.StopReason != nil && *out.StopReason != "" {
 		c.finish[0] = *out.StopReason
 	}
+	if out.Object == "response" { // OpenAI Responses: its status says why it ended
+		switch out.Status {
+		case "completed":
+			c.finish[0] = "stop"
+		case "incomplete":
+			if out.IncompleteDetails != nil && out.IncompleteDetails.Reason != "" {
+				c.finish[0] = out.IncompleteDetails.Reason
+			}
+		}
+		if c.capture && (out.Status == "completed" || out.Status == "incomplete") {
+			c.captureResponse(out.Output)
+		}
+	}
 	if out.Delta != nil && out.Delta.StopReason != nil && *out.Delta.StopReason != "" {
 		c.finish[0] = *out.Delta.StopReason
 	}
@@ -463,6 +519,12 @@ func (c *call) read(out *response) {
 		}
 		if u.CompletionDetails != nil {
 			set(&c.reasoning, u.CompletionDetails.ReasoningTokens)
+		}
+		if u.InputDetails != nil {
+			set(&c.cacheRead, u.InputDetails.CachedTokens)
+		}
+		if u.OutputDetails != nil {
+			set(&c.reasoning, u.OutputDetails.ReasoningTokens)
 		}
 	}
 }
@@ -586,6 +648,15 @@ type response struct {
 
 	ServiceTier       string `json:"service_tier"`       // OpenAI
 	SystemFingerprint string `json:"system_fingerprint"` // OpenAI
+
+	// OpenAI Responses: the response object, and the code of an error event
+	Object            string `json:"object"`
+	Status            string `json:"status"`
+	IncompleteDetails *struct {
+		Reason string `json:"reason"`
+	} `json:"incomplete_details"`
+	Output json.RawMessage `json:"output"`
+	Code   json.RawMessage `json:"code"`
 }
 
 type usage struct {
@@ -601,6 +672,12 @@ type usage struct {
 	CompletionDetails *struct {
 		ReasoningTokens *int64 `json:"reasoning_tokens"`
 	} `json:"completion_tokens_details"`
+	InputDetails *struct { // Responses
+		CachedTokens *int64 `json:"cached_tokens"`
+	} `json:"input_tokens_details"`
+	OutputDetails *struct { // Responses
+		ReasoningTokens *int64 `json:"reasoning_tokens"`
+	} `json:"output_tokens_details"`
 }
 
 type choice struct {

@@ -364,3 +364,61 @@ func TestReadErrorReachesTheClient(t *testing.T) {
 		t.Errorf("status %v", span.Status())
 	}
 }
+
+const responsesStream = `event: response.created
+data: {"type":"response.created","sequence_number":0,"response":{"id":"resp_1","object":"response","status":"in_progress","model":"gpt-4o-2024-08-06","output":[],"usage":null,"error":null}}
+
+event: response.output_text.delta
+data: {"type":"response.output_text.delta","sequence_number":1,"item_id":"msg_1","output_index":0,"content_index":0,"delta":"s3cret"}
+
+event: response.incomplete
+data: {"type":"response.incomplete","sequence_number":2,"response":{"id":"resp_1","object":"response","status":"incomplete","incomplete_details":{"reason":"max_output_tokens"},"model":"gpt-4o-2024-08-06","output":[{"type":"message","id":"msg_1","role":"assistant","content":[{"type":"output_text","text":"s3cret","annotations":[]}]}],"usage":{"input_tokens":4,"input_tokens_details":{"cached_tokens":0},"output_tokens":1,"output_tokens_details":{"reasoning_tokens":0}},"service_tier":"default","error":null}}
+
+`
+
+func TestResponses(t *testing.T) {
+	t.Setenv(CaptureVariable, "true")
+	var sent *http.Request
+	req := post(t, "https://api.openai.com/v1/responses", `{"model":"gpt-4o","stream":true,"max_output_tokens":1,"instructions":"s3cret rules","input":"s3cret input","text":{"format":{"type":"json_schema"}}}`)
+	_, span := run(t, OpenAI, req, answer(200, "text/event-stream", responsesStream, &sent))
+	got := attrs(span)
+	want := map[string]any{
+		"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o",
+		"openai.api.type": "responses", "gen_ai.request.stream": true, "gen_ai.request.max_tokens": int64(1),
+		"gen_ai.output.type": "json", "server.address": "api.openai.com", "server.port": int64(443),
+		"gen_ai.response.id": "resp_1", "gen_ai.response.model": "gpt-4o-2024-08-06",
+		"gen_ai.response.finish_reasons": []string{"max_output_tokens"}, "gen_ai.usage.input_tokens": int64(4),
+		"gen_ai.usage.output_tokens": int64(1), "openai.response.service_tier": "default",
+		"gen_ai.system_instructions": `[{"type":"text","content":"s3cret rules"}]`,
+		"gen_ai.input.messages":      `[{"role":"user","parts":[{"type":"text","content":"s3cret input"}]}]`,
+		"gen_ai.output.messages":     `[{"role":"assistant","parts":[{"type":"text","content":"s3cret"}],"finish_reason":"max_output_tokens"}]`,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("attributes\n got %v\nwant %v", got, want)
+	}
+
+	failed := "event: response.failed\ndata: {\"type\":\"response.failed\",\"response\":{\"id\":\"resp_2\",\"object\":\"response\",\"status\":\"failed\",\"model\":\"m\",\"error\":{\"code\":\"server_error\",\"message\":\"s3cret\"}}}\n\n"
+	_, span = run(t, OpenAI, post(t, "http://h/v1/responses", `{"model":"m","stream":true}`), answer(200, "text/event-stream", failed, &sent))
+	if got := attrs(span); got["error.type"] != "server_error" || got["gen_ai.response.id"] != "resp_2" || span.Status().Code != codes.Error {
+		t.Errorf("failed: %v %v", got, span.Status())
+	}
+	event := "event: error\ndata: {\"type\":\"error\",\"code\":\"rate_limit_exceeded\",\"message\":\"slow\",\"param\":null}\n\n"
+	_, span = run(t, OpenAI, post(t, "http://h/v1/responses", `{"model":"m","stream":true}`), answer(200, "text/event-stream", event, &sent))
+	if got := attrs(span)["error.type"]; got != "rate_limit_exceeded" {
+		t.Errorf("error event: %v", got)
+	}
+}
+
+func TestResponsesItems(t *testing.T) {
+	t.Setenv(CaptureVariable, "true")
+	const reply = `{"id":"resp_3","object":"response","status":"completed","model":"gpt-4o","output":[{"type":"reasoning","id":"rs_1","summary":[]},{"type":"function_call","call_id":"call_9","name":"lookup","arguments":"{\"id\":7}"}],"usage":{"input_tokens":9,"output_tokens":5,"output_tokens_details":{"reasoning_tokens":2}}}`
+	var sent *http.Request
+	input := `[{"role":"user","content":"s3cret"},{"type":"function_call","call_id":"call_1","name":"f","arguments":"{}"},{"type":"function_call_output","call_id":"call_1","output":"42"},{"type":"message","role":"user","content":[{"type":"input_text","text":"more"},{"type":"input_image","image_url":"x"}]}]`
+	_, span := run(t, OpenAI, post(t, "http://h/v1/responses", `{"model":"gpt-4o","input":`+input+`}`), answer(200, "application/json", reply, &sent))
+	got := attrs(span)
+	wantIn := `[{"role":"user","parts":[{"type":"text","content":"s3cret"}]},{"role":"assistant","parts":[{"type":"tool_call","id":"call_1","name":"f","arguments":{}}]},{"role":"tool","parts":[{"type":"tool_call_response","id":"call_1","response":"42"}]},{"role":"user","parts":[{"type":"text","content":"more"},{"type":"input_image"}]}]`
+	wantOut := `[{"role":"assistant","parts":[{"type":"tool_call","id":"call_9","name":"lookup","arguments":{"id":7}}],"finish_reason":"stop"}]`
+	if got["gen_ai.input.messages"] != wantIn || got["gen_ai.output.messages"] != wantOut || got["gen_ai.usage.reasoning.output_tokens"] != int64(2) {
+		t.Errorf("input %v\noutput %v\n%v", got["gen_ai.input.messages"], got["gen_ai.output.messages"], got)
+	}
+}
