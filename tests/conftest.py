@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from elasticsearch import ElasticsearchServer
+from genai import GenAIServer
 from kafka import KafkaServer, kafka_binary
 from mariadb import MariaDBServer
 from memcached import MemcachedServer
@@ -259,4 +260,12 @@ def nats() -> Iterator[NatsServer]:
 def rabbitmq() -> Iterator[RabbitMQServer]:
     """A RabbitMQ node of the tests' own (loopback, its own epmd, user guest), stopped at the end of the session."""
     with RabbitMQServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def genai() -> Iterator[GenAIServer]:
+    """A loopback stand-in for the OpenAI and Anthropic HTTP APIs (JSON and event streams), stopped at the
+    end of the session."""
+    with GenAIServer() as server:
         yield server

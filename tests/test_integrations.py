@@ -23,7 +23,10 @@ real loopback connections and exits) is checked twice:
                           # tests/elasticsearch.py, a loopback stand-in), kafka (KAFKA_BROKERS,
                           # KAFKA_PORT: tests/kafka.py, franz-go's kfake, a fresh broker per
                           # test, so that fixed topics and groups start empty), nats (NATS_URL,
-                          # NATS_PORT), rabbitmq (RABBITMQ_URL, RABBITMQ_PORT)
+                          # NATS_PORT), rabbitmq (RABBITMQ_URL, RABBITMQ_PORT), genai
+                          # (OPENAI_BASE_URL, OPENAI_API_KEY, ANTHROPIC_BASE_URL, ANTHROPIC_API_KEY,
+                          # GENAI_PORT: tests/genai.py, a loopback stand-in for the OpenAI and
+                          # Anthropic APIs)
     timeout = 60          # seconds the program may take
 
 All fixtures share the tests' module cache (build/gomodcache) and the user's
@@ -66,6 +69,16 @@ SERVERS: dict[str, tuple[str, Callable[[Any], dict[str, str]]]] = {
     "kafka": ("kafka", lambda server: {"KAFKA_BROKERS": server.addr, "KAFKA_PORT": str(server.port)}),
     "nats": ("nats", lambda server: {"NATS_URL": server.url, "NATS_PORT": str(server.port)}),
     "rabbitmq": ("rabbitmq", lambda server: {"RABBITMQ_URL": server.url, "RABBITMQ_PORT": str(server.port)}),
+    "genai": (
+        "genai",
+        lambda server: {
+            "OPENAI_BASE_URL": server.url + "/v1",
+            "OPENAI_API_KEY": "sk-fixture",
+            "ANTHROPIC_BASE_URL": server.url,
+            "ANTHROPIC_API_KEY": "sk-ant-fixture",
+            "GENAI_PORT": str(server.port),
+        },
+    ),
 }
 
 INTEGRATIONS = catalog()
@@ -193,7 +206,7 @@ def test_fixture_exports_the_expected_trace(
         fixture_name, variables = SERVERS[name]
         servers.append(request.getfixturevalue(fixture_name))
         extra.update(variables(servers[-1]))
-    # A server that records the trace context it receives checks it (tests/elasticsearch.py).
+    # A server that records the trace context it receives checks it (tests/elasticsearch.py, genai.py).
     marks = [(server, server.mark()) for server in servers if hasattr(server, "assert_propagated")]
     run = subprocess.run(
         [str(root / "fixture")],
