@@ -20,8 +20,8 @@ real loopback connections and exits) is checked twice:
     servers = ["redis"]   # started by the tests: redis (REDIS_ADDR), postgres (DATABASE_URL),
                           # memcached (MEMCACHED_ADDR, MEMCACHED_PORT), mariadb (MYSQL_DSN),
                           # mongodb (MONGODB_URI), elasticsearch (ELASTICSEARCH_URL:
-                          # tests/elasticsearch.py, a loopback stand-in), kafka (KAFKA_BROKERS:
-                          # tests/kafka.py, franz-go's kfake)
+                          # tests/elasticsearch.py, a loopback stand-in), kafka (KAFKA_BROKERS,
+                          # KAFKA_PORT: tests/kafka.py, franz-go's kfake)
     timeout = 60          # seconds the program may take
 
 All fixtures share the tests' module cache (build/gomodcache) and the user's
@@ -61,7 +61,7 @@ SERVERS: dict[str, tuple[str, Callable[[Any], dict[str, str]]]] = {
     "mariadb": ("mariadb", lambda server: {"MYSQL_DSN": server.dsn}),
     "mongodb": ("mongodb", lambda server: {"MONGODB_URI": server.uri}),
     "elasticsearch": ("elasticsearch", lambda server: {"ELASTICSEARCH_URL": server.url}),
-    "kafka": ("kafka", lambda server: {"KAFKA_BROKERS": server.addr}),
+    "kafka": ("kafka", lambda server: {"KAFKA_BROKERS": server.addr, "KAFKA_PORT": str(server.port)}),
 }
 
 INTEGRATIONS = catalog()
