@@ -196,6 +196,12 @@ func (c *claim) Messages() <-chan *sarama.ConsumerMessage { return c.d.out }
 //
 // Goroutines the handler starts inherit that context: a span one of them
 // starts is the child of the message the handler is at when it starts.
+//
+// A span, once started, cannot be taken back: if the session ends (a
+// rebalance, the program's cancel) after the dispatcher made the next
+// message current but before the handler took it, that message has a
+// process span although the handler never saw it (sarama hands it again in
+// the next session, with a span of its own).
 
 type dispatcher struct {
 	claim  sarama.ConsumerGroupClaim
