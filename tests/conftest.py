@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 from elasticsearch import ElasticsearchServer
-from mariadb import MariaDBServer
 from kafka import KafkaServer, kafka_binary
+from mariadb import MariaDBServer
 from memcached import MemcachedServer
 from mongodb import MongoServer, ferretdb
 from otlp import OtlpReceiver
