@@ -234,6 +234,7 @@ type asyncProducer struct {
 	errors    bool
 	succ      chan *sarama.ProducerMessage
 	errs      chan *sarama.ProducerError
+	finished  chan struct{} // closed once sarama has shut down and every span has ended
 
 	mu       sync.Mutex
 	inflight map[*sarama.ProducerMessage]trace.Span
@@ -271,6 +272,7 @@ func newAsyncProducer(config *sarama.Config) *asyncProducer {
 		errors:    config.Producer.Return.Errors,
 		succ:      make(chan *sarama.ProducerMessage),
 		errs:      make(chan *sarama.ProducerError),
+		finished:  make(chan struct{}),
 		inflight:  make(map[*sarama.ProducerMessage]trace.Span),
 	}
 }
@@ -348,12 +350,13 @@ func (p *asyncProducer) start(inner sarama.AsyncProducer, client sarama.Client, 
 		}
 		close(p.errs)
 	}()
-	if own {
-		go func() {
-			wg.Wait() // sarama has shut the producer down
+	go func() {
+		wg.Wait() // sarama has shut the producer down
+		if own {
 			closeClient(client)
-		}()
-	}
+		}
+		close(p.finished)
+	}()
 }
 
 func (p *asyncProducer) end(msg *sarama.ProducerMessage, err error) {
@@ -374,7 +377,8 @@ func (p *asyncProducer) Successes() <-chan *sarama.ProducerMessage { return p.su
 func (p *asyncProducer) Errors() <-chan *sarama.ProducerError { return p.errs }
 
 // Close is sarama's Close on this package's channels: it drains the
-// successes and returns the errors that are still to come.
+// successes and returns the errors that are still to come, once every
+// message's span has ended.
 func (p *asyncProducer) Close() error {
 	p.AsyncClose()
 	if p.successes {
@@ -391,6 +395,7 @@ func (p *asyncProducer) Close() error {
 	} else {
 		<-p.errs
 	}
+	<-p.finished
 	if len(perrs) > 0 {
 		return perrs
 	}
