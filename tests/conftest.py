@@ -22,6 +22,7 @@ from elasticsearch import ElasticsearchServer
 from mariadb import MariaDBServer
 from memcached import MemcachedServer
 from mongodb import MongoServer, ferretdb
+from moto_server import MotoServer
 from otlp import OtlpReceiver
 from postgres import PostgresServer
 from redis import RedisServer
@@ -232,4 +233,11 @@ def mongodb(go_env: dict[str, str]) -> Iterator[MongoServer]:
 def elasticsearch() -> Iterator[ElasticsearchServer]:
     """A loopback stand-in for Elasticsearch (its REST protocol, in memory), stopped at the end of the session."""
     with ElasticsearchServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def moto() -> Iterator[MotoServer]:
+    """The moto server (AWS's APIs, in memory: S3, DynamoDB, SQS...), stopped at the end of the session."""
+    with MotoServer() as server:
         yield server

@@ -20,7 +20,9 @@ real loopback connections and exits) is checked twice:
     servers = ["redis"]   # started by the tests: redis (REDIS_ADDR), postgres (DATABASE_URL),
                           # memcached (MEMCACHED_ADDR, MEMCACHED_PORT), mariadb (MYSQL_DSN),
                           # mongodb (MONGODB_URI), elasticsearch (ELASTICSEARCH_URL:
-                          # tests/elasticsearch.py, a loopback stand-in)
+                          # tests/elasticsearch.py, a loopback stand-in), moto (AWS_ENDPOINT_URL,
+                          # AWS_REGION, dummy credentials, MOTO_PORT: tests/moto_server.py; emptied
+                          # before each run)
     timeout = 60          # seconds the program may take
 
 All fixtures share the tests' module cache (build/gomodcache) and the user's
@@ -60,6 +62,8 @@ SERVERS: dict[str, tuple[str, Callable[[Any], dict[str, str]]]] = {
     "mariadb": ("mariadb", lambda server: {"MYSQL_DSN": server.dsn}),
     "mongodb": ("mongodb", lambda server: {"MONGODB_URI": server.uri}),
     "elasticsearch": ("elasticsearch", lambda server: {"ELASTICSEARCH_URL": server.url}),
+    # Every run gets an empty AWS account: a fixture creates its buckets, tables and queues anew.
+    "moto": ("moto", lambda server: server.reset().variables),
 }
 
 INTEGRATIONS = catalog()
