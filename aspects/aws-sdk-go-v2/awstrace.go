@@ -141,9 +141,22 @@ func addTracing(stack *middleware.Stack) error {
 // one otelrt installs). The propagator is otelaws's default, the global one.
 var otelawsOptions = sync.OnceValue(func() APIOptions {
 	var options APIOptions
-	otelaws.AppendMiddlewares(&options, otelaws.WithTracerProvider(provider))
+	otelaws.AppendMiddlewares(&options, otelaws.WithTracerProvider(provider), otelaws.WithAttributeBuilder(serviceAttributes))
 	return options
 })
+
+// serviceAttributes are otelaws's service attributes (DynamoDB's, SQS's...),
+// which it reads from the input once the operation returned: an input the
+// SDK refused (a DynamoDB input without its TableName) has none, instead of
+// a panic where the program would get the SDK's error.
+func serviceAttributes(ctx context.Context, in middleware.InitializeInput, out middleware.InitializeOutput) (attrs []attribute.KeyValue) {
+	defer func() {
+		if recover() != nil {
+			attrs = nil
+		}
+	}()
+	return otelaws.DefaultAttributeBuilder(ctx, in, out)
+}
 
 // AppendMiddlewares stands in for the program's own otelaws.AppendMiddlewares:
 // the program's otelaws, with the program's options, replaces this

@@ -223,18 +223,19 @@ func (s *span) SetAttributes(kvs ...attribute.KeyValue) {
 	s.Span.SetAttributes(s.translate(kvs)...)
 }
 
-// translate gives otelaws's attributes their names in the conventions:
-// aws.region is cloud.region; a queue URL is no server.address (the
+// translate gives otelaws's attributes their names in the conventions, and
+// drops those without a value: aws.region is cloud.region; a queue URL is no server.address (the
 // Finalize middleware records the endpoint's); error.type is the AWS error
 // code when there is one, not the Go type.
 func (s *span) translate(kvs []attribute.KeyValue) []attribute.KeyValue {
 	out := make([]attribute.KeyValue, 0, len(kvs)+8)
 	for _, kv := range kvs {
+		if kv.Value.Type() == attribute.STRING && kv.Value.AsString() == "" {
+			continue // what the input did not say (otelaws's aws.dynamodb.select of a Query without one)
+		}
 		switch kv.Key {
 		case awsRegionKey:
-			if region := kv.Value.AsString(); region != "" {
-				out = append(out, semconv.CloudRegion(region))
-			}
+			out = append(out, semconv.CloudRegion(kv.Value.AsString()))
 		case semconv.ServerAddressKey:
 			if !strings.Contains(kv.Value.AsString(), "://") {
 				out = append(out, kv)

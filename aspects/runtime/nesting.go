@@ -51,7 +51,8 @@ type layeredTracer struct {
 type clientKey struct{}
 
 func (t layeredTracer) Start(ctx context.Context, name string, options ...trace.SpanStartOption) (context.Context, trace.Span) {
-	kind := trace.NewSpanStartConfig(options...).SpanKind()
+	config := trace.NewSpanStartConfig(options...)
+	kind := config.SpanKind()
 	if kind != trace.SpanKindClient && kind != trace.SpanKindProducer {
 		return t.inner.Start(ctx, name, options...)
 	}
