@@ -181,7 +181,7 @@ func TestAMessageWithTenAttributesGetsNoTraceContext(t *testing.T) {
 func TestReceiveAsksForTheTraceContextUnlessItAsksForAll(t *testing.T) {
 	withPropagator(t)
 	names, added := askFor([]string{"customer"})
-	if !slices.Equal(names, []string{"customer", "traceparent", "tracestate", "baggage"}) || !slices.Equal(added, []string{"traceparent", "tracestate", "baggage"}) {
+	if !slices.Equal(names, []string{"customer", "baggage", "traceparent", "tracestate"}) || !slices.Equal(added, []string{"baggage", "traceparent", "tracestate"}) {
 		t.Errorf("names %v, added %v", names, added)
 	}
 	for _, all := range [][]string{{"All"}, {".*"}, {"customer", "All"}} {
@@ -191,7 +191,7 @@ func TestReceiveAsksForTheTraceContextUnlessItAsksForAll(t *testing.T) {
 	}
 	mine := []string{"traceparent"}
 	names, added = askFor(mine)
-	if !slices.Equal(added, []string{"tracestate", "baggage"}) || len(names) != 3 || len(mine) != 1 {
+	if !slices.Equal(added, []string{"baggage", "tracestate"}) || len(names) != 3 || len(mine) != 1 {
 		t.Errorf("names %v, added %v, mine %v", names, added, mine)
 	}
 }

@@ -117,6 +117,7 @@ func askFor(names []string) (all []string, added []string) {
 	if len(added) == 0 {
 		return names, nil
 	}
+	slices.Sort(added) // a composite propagator's fields come in no order
 	return append(slices.Clip(names), added...), added
 }
 
