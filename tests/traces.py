@@ -190,25 +190,26 @@ def _parse_span(table: dict[str, Any], key: str, fail: Any) -> ExpectedSpan:
 
 
 @attrs.frozen
-class AnyValue:
+class Varying:
     """``{ any = "string" }``: the attribute is there, with a value of that type that differs from
     run to run (a request id, a message id), so not compared."""
 
     type: str
 
-    TYPES = {"string": str, "int": int, "bool": bool, "float": float}
-
     def accepts(self, value: Any) -> bool:
-        return type(value) is self.TYPES[self.type]
+        return type(value) is VARYING_TYPES[self.type]
+
+
+VARYING_TYPES: dict[str, type] = {"string": str, "int": int, "bool": bool, "float": float}
 
 
 def _check_value(value: Any, fail: Any) -> Any:
     """Attribute values are what OTLP can carry: strings, booleans, integers, floats and arrays of
-    them; or ``{ any = TYPE }`` (:class:`AnyValue`). Returns the value as compared."""
+    them; or ``{ any = TYPE }`` (:class:`Varying`). Returns the value as compared."""
     if isinstance(value, dict):
-        if set(value) != {"any"} or value["any"] not in AnyValue.TYPES:
-            raise fail(f"a table value must be {{ any = TYPE }}, TYPE one of {', '.join(AnyValue.TYPES)}")
-        return AnyValue(value["any"])
+        if set(value) != {"any"} or value["any"] not in VARYING_TYPES:
+            raise fail(f"a table value must be {{ any = TYPE }}, TYPE one of {', '.join(VARYING_TYPES)}")
+        return Varying(value["any"])
     if isinstance(value, list):
         return [_check_value(item, fail) for item in value]
     if not isinstance(value, str | bool | int | float):
@@ -231,7 +232,7 @@ def fmt(value: Any) -> str:
         return "[" + ", ".join(fmt(v) for v in value) + "]"
     if isinstance(value, Mapping):
         return "{" + ", ".join(f"{fmt(k) if not _bare(k) else k} = {fmt(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, AnyValue):
+    if isinstance(value, Varying):
         return f"any {value.type}"
     if isinstance(value, bytes):
         return f"bytes({value.hex()})"
@@ -246,8 +247,8 @@ def _bare(key: Any) -> bool:
 
 def same_value(got: Any, want: Any) -> bool:
     """Equal values of the same type (1 is neither true nor 1.0); lists element by element; any
-    value of its type for an :class:`AnyValue`."""
-    if isinstance(want, AnyValue):
+    value of its type for a :class:`Varying`."""
+    if isinstance(want, Varying):
         return want.accepts(got)
     if isinstance(want, list | tuple):
         return (
