@@ -14,6 +14,8 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -250,5 +252,59 @@ func TestAddTracingAddsOtelawsOnceAndGivesWayToTheProgramsOwn(t *testing.T) {
 	}
 	if _, ok := stack.Initialize.Get(callID); ok {
 		t.Error("ours was added beside the program's")
+	}
+}
+
+func TestAReceivedMessageIsProcessedUnderItsSendSpanUntilItIsDeleted(t *testing.T) {
+	withPropagator(t)
+	recorder := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(recorder))
+	previous := otel.GetTracerProvider()
+	otel.SetTracerProvider(tp)
+	t.Cleanup(func() { otel.SetTracerProvider(previous) })
+
+	url := "http://127.0.0.1:4566/123456789012/orders"
+	send := trace.SpanContextFromContext(spanContext())
+	attrs := inject(spanContext(), nil)
+	_, receive := tp.Tracer("test").Start(context.Background(), "receive orders")
+	c := &call{parent: context.Background(), span: &span{Span: receive}}
+	received(context.Background(), c, url, []types.Message{
+		{MessageId: aws.String("m-1"), ReceiptHandle: aws.String("r-1"), MessageAttributes: attrs},
+		{MessageId: aws.String("m-2"), ReceiptHandle: aws.String("r-2")},
+	})
+	receive.End()
+	settled(&sqs.DeleteMessageInput{QueueUrl: aws.String(url), ReceiptHandle: aws.String("r-1")})
+	ended := map[string]sdktrace.ReadOnlySpan{}
+	for _, s := range recorder.Ended() {
+		ended[s.Name()+" "+attrMap(s.Attributes())["messaging.message.id"]] = s
+	}
+	first, ok := ended["process orders m-1"]
+	if !ok {
+		t.Fatalf("the deleted message's process span has not ended: %v", ended)
+	}
+	if first.Parent().SpanID() != send.SpanID() || first.SpanKind() != trace.SpanKindConsumer {
+		t.Errorf("process span: parent %v kind %v, want the send span %v, consumer", first.Parent().SpanID(), first.SpanKind(), send.SpanID())
+	}
+	if _, ok := ended["process orders m-2"]; ok {
+		t.Error("the other message's process span ended with the first's deletion")
+	}
+	links := ended["receive orders "].Links()
+	if len(links) != 1 || links[0].SpanContext.SpanID() != send.SpanID() {
+		t.Errorf("receive span's links: %v, want the send span", links)
+	}
+	if got := attrMap(ended["receive orders "].Attributes())["messaging.batch.message_count"]; got != "2" {
+		t.Errorf("batch count %q", got)
+	}
+	// Receiving from the queue again ends what was received before.
+	beforeSend(context.Background(), &call{}, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url)})
+	if _, ok := func() (sdktrace.ReadOnlySpan, bool) {
+		for _, s := range recorder.Ended() {
+			if attrMap(s.Attributes())["messaging.message.id"] == "m-2" {
+				return s, true
+			}
+		}
+		return nil, false
+	}(); !ok {
+		t.Error("the second message's process span did not end at the next receive")
 	}
 }
