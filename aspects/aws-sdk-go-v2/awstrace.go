@@ -31,7 +31,8 @@
 //
 // The tracer (tracer.go) gives otelaws's spans what the conventions ask for
 // and otelaws does not record: cloud.region (otelaws says aws.region),
-// aws.s3.bucket and aws.s3.key (otelaws has nothing for S3), and the
+// aws.s3.bucket and aws.s3.key at the span's start (otelaws records them from
+// v0.72.0 on, once the operation returned; before, nothing for S3), and the
 // messaging names of SQS's messaging operations: SendMessage is a PRODUCER
 // span "send {queue}", ReceiveMessage "receive {queue}", DeleteMessage
 // "delete {queue}" (a settlement), with messaging.destination.name,
