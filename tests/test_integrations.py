@@ -193,7 +193,7 @@ def test_fixture_exports_the_expected_trace(
         fixture_name, variables = SERVERS[name]
         servers.append(request.getfixturevalue(fixture_name))
         extra.update(variables(servers[-1]))
-    # A server that records the trace context it receives checks it (tests/elasticsearch.py).
+    # A server that records the trace context it receives checks it (tests/elasticsearch.py, moto_server.py).
     marks = [(server, server.mark()) for server in servers if hasattr(server, "assert_propagated")]
     run = subprocess.run(
         [str(root / "fixture")],
