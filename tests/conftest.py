@@ -24,6 +24,7 @@ from kafka import KafkaServer, kafka_binary
 from mariadb import MariaDBServer
 from memcached import MemcachedServer
 from mongodb import MongoServer, ferretdb
+from moto_server import MotoServer
 from nats import NatsServer
 from otlp import OtlpReceiver
 from postgres import PostgresServer
@@ -268,4 +269,11 @@ def genai() -> Iterator[GenAIServer]:
     """A loopback stand-in for the OpenAI and Anthropic HTTP APIs (JSON and event streams), stopped at the
     end of the session."""
     with GenAIServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def moto() -> Iterator[MotoServer]:
+    """The moto server (AWS's APIs, in memory: S3, DynamoDB, SQS...), stopped at the end of the session."""
+    with MotoServer() as server:
         yield server

@@ -33,7 +33,7 @@ from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Status
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as PbSpan
 from otlp import OtlpReceiver, Span, SpanEvent
-from traces import ExpectedTraceError, assert_trace, compare, dump_tree, load_expected
+from traces import ExpectedTraceError, Varying, assert_trace, compare, dump_tree, load_expected
 
 TRACE = "0af7651916cd43dd8448eb211c80319c"
 OTHER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -648,6 +648,21 @@ def test_load_expected_replaces_the_variables_it_is_given(expect: Any) -> None:
         load_expected(path, {"HOST": "127.0.0.1"})
     with pytest.raises(ExpectedTraceError, match=re.escape(f"{path}: ${{PORT}}: no such variable (given: [])")):
         load_expected(path)
+
+
+def test_load_expected_takes_any_value_of_a_type_for_what_differs_on_every_run(expect: Any) -> None:
+    path = expect('[[span]]\nname = "get"\nattributes = { "aws.request_id" = { any = "string" }, "n" = 1 }\n')
+    (get,) = load_expected(path).spans
+    assert get.attributes == {"aws.request_id": Varying("string"), "n": 1}
+    assert compare(load_expected(path), [span("get", "01", attributes={"aws.request_id": "R1", "n": 1})]) == []
+    assert compare(load_expected(path), [span("get", "01", attributes={"aws.request_id": 7, "n": 1})]) == [
+        'get: attribute "aws.request_id" is 7, expected any string'
+    ]
+    assert compare(load_expected(path), [span("get", "01", attributes={"n": 1})]) == [
+        'get: attribute "aws.request_id" is missing, expected any string'
+    ]
+    with pytest.raises(ExpectedTraceError, match=r'attributes\."x": a table value must be \{ any = TYPE \}'):
+        load_expected(expect('[[span]]\nname = "get"\nattributes = { "x" = { any = "uuid" } }\n'))
 
 
 def test_assert_trace(expect: Any) -> None:

@@ -26,7 +26,8 @@ real loopback connections and exits) is checked twice:
                           # NATS_PORT), rabbitmq (RABBITMQ_URL, RABBITMQ_PORT), genai
                           # (OPENAI_BASE_URL, OPENAI_API_KEY, ANTHROPIC_BASE_URL, ANTHROPIC_API_KEY,
                           # GENAI_PORT: tests/genai.py, a loopback stand-in for the OpenAI and
-                          # Anthropic APIs)
+                          # Anthropic APIs), moto (AWS_ENDPOINT_URL, AWS_REGION, dummy
+                          # credentials, MOTO_PORT: tests/moto_server.py; emptied before each run)
     timeout = 60          # seconds the program may take
 
 All fixtures share the tests' module cache (build/gomodcache) and the user's
@@ -79,6 +80,8 @@ SERVERS: dict[str, tuple[str, Callable[[Any], dict[str, str]]]] = {
             "GENAI_PORT": str(server.port),
         },
     ),
+    # Every run gets an empty AWS account: a fixture creates its buckets, tables and queues anew.
+    "moto": ("moto", lambda server: server.reset().variables),
 }
 
 INTEGRATIONS = catalog()
@@ -192,9 +195,11 @@ def test_fixture_exports_the_expected_trace(
     if version:  # a library's integration (the runtime's fixture tests every program's)
         module = library_module(integration, root / "go.mod")
         if f"{module} {version}" not in (root / "go.mod").read_text():  # the fixture has the newest
-            # The package, not the module: its dependencies' go.sum entries (a module root may hold no package).
+            # The package, not the module: its dependencies' go.sum entries (a module root may hold no package);
+            # and the fixture's own package: what the releases it moved with the library import that the
+            # newest did not (aws-sdk-go-v2's config at v1.41.1 imports internal/ini) gets its go.sum entries.
             library = next(p for p in integration.instruments if not is_standard(p))
-            go(root, "get", f"{library}@{version}", env=go_env)
+            go(root, "get", f"{library}@{version}", ".", env=go_env)
             assert f"{module} {version}" in (root / "go.mod").read_text()
     proc = overlay_gen(root, ".", env=go_env)
     assert proc.returncode == 0, proc.stderr
@@ -206,7 +211,8 @@ def test_fixture_exports_the_expected_trace(
         fixture_name, variables = SERVERS[name]
         servers.append(request.getfixturevalue(fixture_name))
         extra.update(variables(servers[-1]))
-    # A server that records the trace context it receives checks it (tests/elasticsearch.py, genai.py).
+    # A server that records the trace context it receives checks it (tests/elasticsearch.py, genai.py,
+    # moto_server.py).
     marks = [(server, server.mark()) for server in servers if hasattr(server, "assert_propagated")]
     run = subprocess.run(
         [str(root / "fixture")],

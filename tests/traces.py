@@ -13,6 +13,7 @@ An expected-trace file is TOML, usually next to a fixture::
     status = "unset"             # default "unset"; "ok" or "error"
     status-message = "boom"      # optional: the exact status message
     attributes = { "k" = "v" }   # required attributes (exact values and types); default {}
+    # a value that differs on every run (a request id): { any = "string" } (or "int", "bool", "float")
     extra-attributes = false     # default false: any attribute not listed is a mismatch
     events = ["exception"]       # optional: the span's event names, exactly and in order
     extra-children = false       # default false: children not listed are a mismatch
@@ -163,8 +164,10 @@ def _parse_span(table: dict[str, Any], key: str, fail: Any) -> ExpectedSpan:
     attributes = table.get("attributes", {})
     if not isinstance(attributes, dict):
         raise fail(f"{key}.attributes", "must be a table")
-    for name_, value in attributes.items():
-        _check_value(value, lambda m, k=name_: fail(f"{key}.attributes.{json.dumps(k)}", m))
+    attributes = {
+        name_: _check_value(value, lambda m, k=name_: fail(f"{key}.attributes.{json.dumps(k)}", m))
+        for name_, value in attributes.items()
+    }
     flags = {}
     for flag in ("extra-attributes", "extra-children"):
         flags[flag] = table.get(flag, False)
@@ -186,13 +189,32 @@ def _parse_span(table: dict[str, Any], key: str, fail: Any) -> ExpectedSpan:
     )
 
 
-def _check_value(value: Any, fail: Any) -> None:
-    """Attribute values are what OTLP can carry: strings, booleans, integers, floats and arrays of them."""
+@attrs.frozen
+class Varying:
+    """``{ any = "string" }``: the attribute is there, with a value of that type that differs from
+    run to run (a request id, a message id), so not compared."""
+
+    type: str
+
+    def accepts(self, value: Any) -> bool:
+        return type(value) is VARYING_TYPES[self.type]
+
+
+VARYING_TYPES: dict[str, type] = {"string": str, "int": int, "bool": bool, "float": float}
+
+
+def _check_value(value: Any, fail: Any) -> Any:
+    """Attribute values are what OTLP can carry: strings, booleans, integers, floats and arrays of
+    them; or ``{ any = TYPE }`` (:class:`Varying`). Returns the value as compared."""
+    if isinstance(value, dict):
+        if set(value) != {"any"} or value["any"] not in VARYING_TYPES:
+            raise fail(f"a table value must be {{ any = TYPE }}, TYPE one of {', '.join(VARYING_TYPES)}")
+        return Varying(value["any"])
     if isinstance(value, list):
-        for item in value:
-            _check_value(item, fail)
-    elif not isinstance(value, str | bool | int | float):
+        return [_check_value(item, fail) for item in value]
+    if not isinstance(value, str | bool | int | float):
         raise fail(f"{type(value).__name__} is not an attribute value (string, boolean, integer, float, array)")
+    return value
 
 
 # --- formatting -------------------------------------------------------------------------------------------------
@@ -210,6 +232,8 @@ def fmt(value: Any) -> str:
         return "[" + ", ".join(fmt(v) for v in value) + "]"
     if isinstance(value, Mapping):
         return "{" + ", ".join(f"{fmt(k) if not _bare(k) else k} = {fmt(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, Varying):
+        return f"any {value.type}"
     if isinstance(value, bytes):
         return f"bytes({value.hex()})"
     if value is None:
@@ -222,7 +246,10 @@ def _bare(key: Any) -> bool:
 
 
 def same_value(got: Any, want: Any) -> bool:
-    """Equal values of the same type (1 is neither true nor 1.0); lists element by element."""
+    """Equal values of the same type (1 is neither true nor 1.0); lists element by element; any
+    value of its type for a :class:`Varying`."""
+    if isinstance(want, Varying):
+        return want.accepts(got)
     if isinstance(want, list | tuple):
         return (
             isinstance(got, list | tuple)

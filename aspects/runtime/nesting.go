@@ -14,6 +14,10 @@ package otelrt
 // This is the OpenTelemetry Java agent's "span-kind" suppression, applied to
 // every tracer of the program, the program's own included: a CLIENT span a
 // program starts by hand around a library call is that call's span.
+//
+// A PRODUCER span is an outer layer too: a message sent over HTTP (SQS's
+// SendMessage through the AWS SDK) is one send, whose HTTP request is how it
+// travels, not a second operation. A PRODUCER span is always recorded.
 
 import (
 	"context"
@@ -42,15 +46,17 @@ type layeredTracer struct {
 	inner trace.Tracer
 }
 
-// clientKey holds, in the context a recording CLIENT span started with, that
-// span.
+// clientKey holds, in the context a recording CLIENT or PRODUCER span
+// started with, that span.
 type clientKey struct{}
 
 func (t layeredTracer) Start(ctx context.Context, name string, options ...trace.SpanStartOption) (context.Context, trace.Span) {
-	if config := trace.NewSpanStartConfig(options...); config.SpanKind() != trace.SpanKindClient {
+	config := trace.NewSpanStartConfig(options...)
+	kind := config.SpanKind()
+	if kind != trace.SpanKindClient && kind != trace.SpanKindProducer {
 		return t.inner.Start(ctx, name, options...)
 	}
-	if InClientSpan(ctx) {
+	if kind == trace.SpanKindClient && InClientSpan(ctx) {
 		outer := trace.SpanFromContext(ctx)
 		return ctx, trace.SpanFromContext(trace.ContextWithSpanContext(context.Background(), outer.SpanContext()))
 	}
@@ -61,8 +67,9 @@ func (t layeredTracer) Start(ctx context.Context, name string, options ...trace.
 	return context.WithValue(ctx, clientKey{}, span), span
 }
 
-// InClientSpan reports whether ctx's active span is a CLIENT span that is
-// still recording: a CLIENT span started in ctx would be suppressed.
+// InClientSpan reports whether ctx's active span is a CLIENT (or PRODUCER)
+// span that is still recording: a CLIENT span started in ctx would be
+// suppressed.
 // Instrumentation that would do work for its span only (parse a statement,
 // read a connection's address) can ask first.
 func InClientSpan(ctx context.Context) bool {

@@ -89,3 +89,26 @@ func TestASampledOutClientSpanSuppressesNothing(t *testing.T) {
 		t.Fatal("a sampled-out span counts as an outer client span")
 	}
 }
+
+func TestAClientSpanInsideAProducerSpanIsNotRecorded(t *testing.T) {
+	tracer, recorder := recorded(t)
+	ctx, send := tracer.Start(context.Background(), "send orders", trace.WithSpanKind(trace.SpanKindProducer))
+	if !send.IsRecording() {
+		t.Fatal("the producer span is not recorded")
+	}
+	httpCtx, http := tracer.Start(ctx, "POST", client)
+	if http.IsRecording() || !http.SpanContext().Equal(send.SpanContext()) {
+		t.Fatalf("the client span under the producer span is recorded, or is not its context: %v", http.SpanContext())
+	}
+	_, again := tracer.Start(httpCtx, "send retries", trace.WithSpanKind(trace.SpanKindProducer))
+	if !again.IsRecording() {
+		t.Fatal("a producer span is suppressed")
+	}
+	again.End()
+	http.End()
+	send.End()
+	got := names(recorder)
+	if _, ok := got["POST"]; ok || len(got) != 2 {
+		t.Errorf("recorded %v, want send orders and send retries", got)
+	}
+}
