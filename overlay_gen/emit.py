@@ -31,7 +31,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import attrs
@@ -120,6 +120,7 @@ def stage(
     packages: Sequence[Package],
     layout: Layout,
     modules: Sequence[tuple[GoModule, str]] = (),
+    used: Collection[str] | None = None,
     *,
     strict: bool = False,
     cache: Cache | None = None,
@@ -128,7 +129,8 @@ def stage(
     """Stage 9: complete the staging directory. ``rejected`` holds gofmt's
     message by shadow path for the files verify rejected (left out, or with
     ``strict`` an error); ``modules`` are the integration modules the
-    injected code imports, each with its go.mod for this build; ``packages``
+    injected code imports, each with its go.mod for this build, of which
+    only the packages in ``used`` are written (None: all); ``packages``
     are what the build reads (module copies list their files). In vendor
     mode, ``vendored`` is the main module's path: the integration modules'
     packages are added to it (see :mod:`.modes`), with no go.mod."""
@@ -143,7 +145,7 @@ def stage(
                 (staging / w.shadow).unlink()
         kept = [w for w in written if w.shadow not in rejected]
         integration = [
-            w for module, go_mod in modules for w in _write_module(staging, module, go_mod, layout, vendored)
+            w for module, go_mod in modules for w in _write_module(staging, module, go_mod, layout, used, vendored)
         ]
         if vendored is not None:  # packages of the main module: overlaid, no go.mod needs them
             replace, go_mod = _overlay_entries([*kept, *integration], packages, layout, staging, [], cache)
@@ -248,15 +250,22 @@ def module_dir(module: GoModule) -> str:
 
 
 def _write_module(
-    staging: Path, module: GoModule, go_mod: str, layout: Layout, vendored: str | None = None
+    staging: Path,
+    module: GoModule,
+    go_mod: str,
+    layout: Layout,
+    used: Collection[str] | None = None,
+    vendored: str | None = None,
 ) -> list[Written]:
-    """An integration's Go module, as real files of the shadow directory; in
-    vendor mode (``vendored``: the main module's path), packages of the main
-    module that the overlay adds at ``<root>/_overlay-gen/...``."""
+    """An integration's Go module, as real files of the shadow directory: its go.mod and the files
+    of its packages in ``used`` (None: every package), so that a build compiles and reads no
+    package of the runtime it does not import; in vendor mode (``vendored``: the main module's
+    path), packages of the main module that the overlay adds at ``<root>/_overlay-gen/...``."""
     target = staging / module_dir(module)
     target.mkdir(parents=True)
     written = []
-    for name in [*module.files, *(["go.mod"] if vendored is None else [])]:
+    files = [n for n in module.files if used is None or module.package_of(n) in used]
+    for name in [*files, *(["go.mod"] if vendored is None else [])]:
         if name == "go.mod":
             (target / name).write_text(go_mod)
         else:

@@ -65,6 +65,10 @@ class GoModule:
     requires: Mapping[str, str]  # direct requirements: module path -> version (integration modules too)
     packages: Mapping[str, tuple[str, ...]]  # each package -> what it imports, standard library left out
 
+    def package_of(self, name: str) -> str:
+        """The import path of the package that holds the file ``name`` (one of ``files``)."""
+        return "/".join([self.path, *Path(name).parent.parts])
+
 
 def read_module(directory: Path) -> GoModule:
     """The Go module in ``directory`` (kept in the cache: read with go mod edit

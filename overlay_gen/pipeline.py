@@ -234,13 +234,13 @@ def _instrument(chosen: _Chosen) -> Result:
     in_workspace = chosen.env.workspace is not None
     modules = [(m, requirements.module_go_mod(m, go_mod, in_workspace)) for m in need.modules]
     # Module copies hold every package the build reads from them: what the integration packages need too.
-    linked = resolution.linked([p for m in need.modules for p in m.packages])
+    linked = resolution.linked(sorted(need.used))
     try:
         written = write(files, rewritten, layout)  # 7
         unparsable = {f.display: f.path for f in files if any(e.reason == UNPARSABLE for e in f.events)}
         bad = rejected_files(layout, written, cache, unparsable)  # 8
         staged = stage(
-            written, bad, linked, layout, modules, strict=chosen.options.strict, cache=cache, vendored=host
+            written, bad, linked, layout, modules, need.used, strict=chosen.options.strict, cache=cache, vendored=host
         )  # 9
     except BaseException:
         from .emit import discard_staging

@@ -40,6 +40,7 @@ class Needs:
     """What injected code imports, beyond the standard library."""
 
     modules: tuple[GoModule, ...]  # the integration modules it imports, and those they require
+    used: frozenset[str]  # their packages it imports, and those these import: what the build compiles
     requires: Mapping[str, str]  # module path -> the oldest release the integrations accept
     libraries: frozenset[str]  # instrumented libraries' modules: the user's release is the one
     packages: tuple[str, ...]  # packages whose module is not known (no version to ask for)
@@ -69,8 +70,8 @@ def needs(
     """What ``import_paths`` (what advice imports) need, given the integration
     ``modules`` by path and the instrumented ``libraries`` (module paths)."""
     outside = sorted({p for p in import_paths if not is_standard(p) and not within(p, main_module)})
-    used = {m.path for p in outside if (m := module_of(p, modules)) is not None}
-    closure = module_closure(modules, used)
+    used = _used_packages(outside, modules)
+    closure = module_closure(modules, {m.path for p in used if (m := module_of(p, modules)) is not None})
     requires: dict[str, str] = {}
     for module in closure:
         for path, version in module.requires.items():
@@ -81,7 +82,22 @@ def needs(
         for p in outside
         if not is_integration_module(p) and not any(within(p, m) for m in requires) and not within(p, main_module)
     ]
-    return Needs(tuple(closure), requires, frozenset(libraries), tuple(packages))
+    return Needs(tuple(closure), frozenset(used), requires, frozenset(libraries), tuple(packages))
+
+
+def _used_packages(import_paths: Iterable[str], modules: Mapping[str, GoModule]) -> set[str]:
+    """The integration packages among ``import_paths`` and every integration package they import,
+    directly or not (the runtime's genai package is not among them unless a GenAI client's is)."""
+    used: set[str] = set()
+    todo = list(import_paths)
+    while todo:
+        path = todo.pop()
+        module = module_of(path, modules) if path not in used else None
+        if module is None:
+            continue
+        used.add(path)
+        todo += [i for i in module.packages[path] if is_integration_module(i)]
+    return used
 
 
 def missing(need: Needs, go_mod: Mapping[str, Any]) -> list[str]:

@@ -54,7 +54,7 @@ class FakeScratch:
 def _choose(
     go_line: str, selected: Mapping[str, str] | None = None, libraries: frozenset[str] = frozenset()
 ) -> dict[str, str]:
-    need = Needs((), {OTEL: "v1.36.0", SDK: "v1.36.0", AUTOEXPORT: "v0.61.0"}, libraries, ())
+    need = Needs((), frozenset(), {OTEL: "v1.36.0", SDK: "v1.36.0", AUTOEXPORT: "v0.61.0"}, libraries, ())
     return choose(need, selected or {}, go_line, FakeScratch())  # type: ignore[arg-type]
 
 

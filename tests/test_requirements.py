@@ -42,6 +42,18 @@ def test_needs_only_the_integration_modules_imported_and_what_they_require() -> 
     assert "go.opentelemetry.io/contrib/exporters/autoexport" not in slog.requires
 
 
+def test_the_build_gets_only_the_integration_packages_imported_and_those_they_import() -> None:
+    # net/http's integration imports the runtime's root package, none of its others (genai, sqlquery...).
+    traced = needs({"overlay-gen.invalid/nethttp"}, "example.com/app", MODULES)
+    assert traced.used == {"overlay-gen.invalid/nethttp", "overlay-gen.invalid/otelrt"}
+    sql = needs({"overlay-gen.invalid/dbsql"}, "example.com/app", MODULES)
+    assert {"overlay-gen.invalid/otelrt", "overlay-gen.invalid/otelrt/sqlquery"} <= sql.used
+    assert "overlay-gen.invalid/otelrt/genai" not in sql.used
+    assert {m.path for m in sql.modules} == {"overlay-gen.invalid/dbsql", "overlay-gen.invalid/otelrt"}
+    assert RUNTIME.package_of("genai/stream.go") == "overlay-gen.invalid/otelrt/genai"
+    assert RUNTIME.package_of("otelrt.go") == "overlay-gen.invalid/otelrt"
+
+
 def test_a_module_below_an_instrumented_librarys_path_is_no_part_of_it() -> None:
     # rueidisotel is a module of its own, below the path of rueidis, the library: pin requires it.
     need = needs(
