@@ -40,8 +40,10 @@ import (
 //     HTTP call, a message it sends in turn) is its child;
 //   - it ends at the first of: the goroutine's next Poll or ReadMessage (of
 //     any Consumer): the program is done with this message and asks for
-//     another; a CommitMessage of this message (from any goroutine): the
-//     program settles it; the Consumer's Close. The goroutine's active span
+//     another; a CommitMessage or StoreMessage of this message (from any
+//     goroutine): the program settles it (StoreMessage is how a program
+//     with enable.auto.offset.store false says a message is handled); the
+//     Consumer's Close. The goroutine's active span
 //     is then the one it had before. A message whose handling the program
 //     hands to another goroutine is still that goroutine's parent, but its
 //     span may end first.
@@ -71,7 +73,7 @@ type consumerState struct {
 	loose *processing
 }
 
-// A message's place in Kafka: what CommitMessage names it by.
+// A message's place in Kafka: what CommitMessage and StoreMessage name it by.
 type position struct {
 	topic     string
 	partition int32
@@ -212,8 +214,8 @@ func (p *processing) end() {
 	}
 }
 
-// Commit is called first thing in Consumer.CommitMessage: the message the
-// program commits is handled, its span ends.
+// Commit is called first thing in Consumer.CommitMessage and StoreMessage:
+// the message the program commits or stores is handled, its span ends.
 func Commit(c *kafka.Consumer, m *kafka.Message) {
 	if m == nil || m.TopicPartition.Topic == nil {
 		return
