@@ -59,7 +59,7 @@ def _generate(root: Path, env: dict[str, str]) -> dict[str, str]:
     return json.loads((root / "overlay.json").read_text())["Replace"]
 
 
-def test_a_cgo_module_copys_other_files_are_links_to_the_module_cache(cgo_app: Path, go_env: dict[str, str]) -> None:
+def test_a_cgo_module_copy_links_its_other_files_than_go_files(cgo_app: Path, go_env: dict[str, str]) -> None:
     env = {**go_env, "CGO_ENABLED": "1"}
     replace = _generate(cgo_app, env)
     copy = cgo_app / ".overlay-gen" / "mod" / "example.com" / "cgreeting@v1.0.0"
