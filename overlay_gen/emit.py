@@ -10,7 +10,9 @@ the go command refuses to overlay: a copy under ``mod/`` exists only as
 overlay entries (untouched files point back at the module cache; nothing is
 copied) plus its rewritten files; and an overlaid go.mod (``go mod edit``)
 that requires the integration modules and points each copied module at its
-copy (docs/adr/0001). Standard-library and main-module files are overlaid in
+copy (docs/adr/0001; in a module with a cgo package, the files other than
+Go files are symbolic links to the module cache, which gcc and the linker
+read). Standard-library and main-module files are overlaid in
 place.
 
 ``diff``, ``lock`` and ``check`` read the staging directory; only
@@ -297,9 +299,17 @@ def _overlay_entries(
             replace[w.build_path] = str(layout.shadow / w.shadow)
     for copy in used_copies:
         target = layout.copy_dir(copy)
+        linked = _uses_cgo(copy, packages, layout)
         for original in _module_files(copy, packages, layout):
             build_path = str(target / os.path.relpath(original, copy.source.dir))
-            if not (staging / os.path.relpath(build_path, layout.shadow)).exists():
+            in_staging = staging / os.path.relpath(build_path, layout.shadow)
+            if in_staging.exists():
+                continue
+            if linked and not original.endswith(".go"):
+                # The C compiler and linker read the disk, not the overlay.
+                in_staging.parent.mkdir(parents=True, exist_ok=True)
+                os.symlink(original, in_staging)
+            else:
                 replace[build_path] = original
         replace[str(target / "go.mod")] = copy.source.go_mod
     if not used_copies and not modules:
@@ -326,6 +336,17 @@ def _module_files(copy: ModuleCopy, packages: Sequence[Package], layout: Layout)
             files.update(e.path for e in entries if e.is_file())
         files.update(pkg.embed_files)
     return sorted(files)
+
+
+def _uses_cgo(copy: ModuleCopy, packages: Sequence[Package], layout: Layout) -> bool:
+    """Whether a package of the module copy uses cgo. Then the copy's other
+    files than Go files are symbolic links to the module cache in the shadow
+    directory, not overlay entries: gcc and the linker read them from the
+    disk (headers the C code includes from other directories, the static
+    libraries that ``#cgo LDFLAGS: ${SRCDIR}/...`` name), and the go command
+    copies a package's C and header files to its work directory, without
+    those, once one of them is overlaid."""
+    return any(layout.module_copy(pkg) == copy and "C" in pkg.imports for pkg in packages)
 
 
 def _local(directory: Path, base: Path) -> str:

@@ -267,6 +267,9 @@ def _digests(directory: Path) -> tuple[tuple[str, str], ...]:
         dirs.sort()
         for name in sorted(files):
             path = os.path.join(parent, name)
+            if os.path.islink(path):  # a cgo module copy's link to the module cache: its target names it
+                found.append((os.path.relpath(path, directory), "link:" + os.readlink(path)))
+                continue
             with open(path, "rb") as f:
                 found.append((os.path.relpath(path, directory), hashlib.sha256(f.read()).hexdigest()))
     return tuple(found)
