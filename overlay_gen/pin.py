@@ -63,6 +63,18 @@ class PinError(GoEnvironmentError):
 
 
 @attrs.frozen
+class Misfit:
+    """Why a release set does not fit the build; ``upgrade`` (``module@version``) when it would
+    move a module the build has: what the user may take with go get, since pin never does."""
+
+    reason: str
+    upgrade: str | None = None
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+@attrs.frozen
 class PinResult:
     root: Path
     packages: tuple[str, ...]  # what the tools file imports
@@ -200,11 +212,13 @@ def choose(need: requirements.Needs, selected: Mapping[str, str], go_line: str, 
             found = fitting_set(max([floor, *needed], key=version_key)) or found
     if found is None:
         oldest = {m: wanted[m] for m in free} | ({leader: candidates[0]} if leader is not None else {})
-        reason = scratch.check(oldest, go_line, selected) or "none of their releases fits the build"
+        misfit = scratch.check(oldest, go_line, selected) or Misfit("none of their releases fits the build")
         name = leader or free[0]
+        hint = "pin never raises the go directive or upgrades a module the build has"
+        if misfit.upgrade is not None:
+            hint = f"pin never upgrades a module the build has; to take it: go get {misfit.upgrade}, then pin again"
         raise PinError(
-            f"no release overlay-gen accepts fits this module: the oldest, {name} {oldest[name]}, {reason}",
-            hint="pin never raises the go directive or upgrades a module the build has",
+            f"no release overlay-gen accepts fits this module: the oldest, {name} {oldest[name]}, {misfit}", hint=hint
         )
     return chosen | found
 
@@ -279,7 +293,7 @@ class Scratch:
         go: str = read_go_mod(self.go_mod).get("Go") or DEFAULT_GO
         return go
 
-    def check(self, versions: Mapping[str, str], go_line: str, selected: Mapping[str, str]) -> str | None:
+    def check(self, versions: Mapping[str, str], go_line: str, selected: Mapping[str, str]) -> Misfit | None:
         """Why requiring ``versions`` does not fit (None when it does): it raises
         the go directive, or moves a module the build has, or go fails."""
         self.reset()
@@ -287,11 +301,11 @@ class Scratch:
         if edit:
             proc = self.go("mod", "edit", *edit, str(self.go_mod), modfile=False)
             if proc.returncode != 0:
-                return f"cannot be required: {_last_line(proc.stderr)}"
+                return Misfit(f"cannot be required: {_last_line(proc.stderr)}")
         try:
             after = self.build_list()
         except PinError as exc:
-            return str(exc)
+            return Misfit(str(exc))
         return _moved(self.go_line(), after, go_line, selected)
 
     def apply(self, requested: Sequence[str], go_line: str, selected: Mapping[str, str]) -> None:
@@ -341,12 +355,14 @@ class Scratch:
         return sorted(found, key=lambda r: version_key(r.version))
 
 
-def _moved(new_go: str, after: Mapping[str, str], go_line: str, selected: Mapping[str, str]) -> str | None:
+def _moved(new_go: str, after: Mapping[str, str], go_line: str, selected: Mapping[str, str]) -> Misfit | None:
     if new_go != go_line:
-        return f"needs go {new_go}, newer than go.mod's go {go_line}"
+        return Misfit(f"needs go {new_go}, newer than go.mod's go {go_line}")
     for module, version in sorted(selected.items()):
-        if after.get(module) != version:
-            return f"would move {module} {version} to {after.get(module, 'nothing')}"
+        moved_to = after.get(module)
+        if moved_to != version:
+            upgrade = f"{module}@{moved_to}" if moved_to and version_key(moved_to) > version_key(version) else None
+            return Misfit(f"would move {module} {version} to {moved_to or 'nothing'}", upgrade)
     return None
 
 

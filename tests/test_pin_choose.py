@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import pytest
 
-from overlay_gen.pin import PinError, Release, choose, go_key, newest_fitting
+from overlay_gen.pin import Misfit, PinError, Release, choose, go_key, newest_fitting
 from overlay_gen.requirements import Needs
 
 OTEL, SDK, AUTOEXPORT = (
@@ -39,15 +39,15 @@ class FakeScratch:
 
         return [r for r in RELEASES[module] if version_key(r.version) >= version_key(floor)]
 
-    def check(self, versions: Mapping[str, str], go_line: str, selected: Mapping[str, str]) -> str | None:
+    def check(self, versions: Mapping[str, str], go_line: str, selected: Mapping[str, str]) -> Misfit | None:
         self.checked.append(dict(versions))
         for module, version in versions.items():
             release = next(r for r in RELEASES[module] if r.version == version)
             if go_key(release.go) > go_key(go_line):
-                return f"needs go {release.go}, newer than go.mod's go {go_line}"
+                return Misfit(f"needs go {release.go}, newer than go.mod's go {go_line}")
             for path, required in release.requires.items():
                 if path in selected and required > selected[path]:
-                    return f"would move {path} {selected[path]} to {required}"
+                    return Misfit(f"would move {path} {selected[path]} to {required}", f"{path}@{required}")
         return None
 
 
@@ -83,8 +83,10 @@ def test_nothing_fits_says_why_about_the_oldest_release() -> None:
         "no release overlay-gen accepts fits this module: the oldest, go.opentelemetry.io/otel v1.36.0, "
         "needs go 1.23.0, newer than go.mod's go 1.22"
     )
-    with pytest.raises(PinError, match=r"would move golang.org/x/net v0.30.0 to v0.40.0"):
+    with pytest.raises(PinError, match=r"would move golang.org/x/net v0.30.0 to v0.40.0") as moved:
         _choose("1.26.0", {NET: "v0.30.0"})
+    # The upgrade it would need is named, as the command that takes it.
+    assert moved.value.hint is not None and "go get golang.org/x/net@v0.40.0, then pin again" in moved.value.hint
 
 
 def test_an_instrumented_library_is_the_users() -> None:
