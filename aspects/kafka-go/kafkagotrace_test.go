@@ -21,6 +21,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"overlay-gen.invalid/otelrt"
+	"overlay-gen.invalid/otelrt/kafkamsg"
 )
 
 // The package's tracer binds to the first provider installed: one for the
@@ -93,34 +94,6 @@ func header(headers []kafka.Header, key string) (string, int) {
 		}
 	}
 	return value, n
-}
-
-func TestCarrierReplacesAKeyOnceAndAppendsNewOnes(t *testing.T) {
-	headers := []kafka.Header{
-		{Key: "traceparent", Value: []byte("old")},
-		{Key: "source", Value: []byte("web")},
-		{Key: "traceparent", Value: []byte("older")},
-	}
-	c := headerCarrier{&headers}
-	if got := c.Get("traceparent"); got != "old" {
-		t.Fatalf("Get reads the first header of a key: %q", got)
-	}
-	c.Set("traceparent", "new")
-	c.Set("tracestate", "k=v")
-	want := []kafka.Header{
-		{Key: "traceparent", Value: []byte("new")},
-		{Key: "source", Value: []byte("web")},
-		{Key: "tracestate", Value: []byte("k=v")},
-	}
-	if !reflect.DeepEqual(headers, want) {
-		t.Fatalf("headers %v, want %v", headers, want)
-	}
-	if keys := c.Keys(); !reflect.DeepEqual(keys, []string{"traceparent", "source", "tracestate"}) {
-		t.Fatalf("Keys: %v", keys)
-	}
-	if got := c.Get("TraceParent"); got != "" {
-		t.Fatalf("keys are case-sensitive: %q", got)
-	}
 }
 
 func TestWriteInjectsIntoCopiesAndEndsAtCompletion(t *testing.T) {
@@ -282,7 +255,7 @@ func TestProcessSpanIsTheProducersChildAndActiveUntilTheNextFetch(t *testing.T) 
 	r := newReader(t, kafka.ReaderConfig{Brokers: []string{"broker.example"}, GroupID: "billing", Topic: "orders"})
 	producerCtx, producer := otel.Tracer("test").Start(context.Background(), "send orders")
 	headers := []kafka.Header{{Key: "source", Value: []byte("web")}}
-	otel.GetTextMapPropagator().Inject(producerCtx, headerCarrier{&headers})
+	otel.GetTextMapPropagator().Inject(producerCtx, headerCarrier(&headers))
 	producer.End()
 
 	fetched(r, context.Background(), kafka.Message{Topic: "orders", Partition: 3, Offset: 7, Value: []byte("v"), Headers: headers})
@@ -370,7 +343,7 @@ func TestCloseEndsTheSpansStillOpenAndAnAmbientSpanIsLinked(t *testing.T) {
 	ambientCtx, ambient := otel.Tracer("test").Start(context.Background(), "request")
 	producerCtx, producer := otel.Tracer("test").Start(context.Background(), "send orders")
 	var headers []kafka.Header
-	otel.GetTextMapPropagator().Inject(producerCtx, headerCarrier{&headers})
+	otel.GetTextMapPropagator().Inject(producerCtx, headerCarrier(&headers))
 
 	// No goroutine store here: the Reader's next call would end it; Close does first.
 	fetched(r, ambientCtx, kafka.Message{Topic: "orders", Offset: 4, Headers: headers})
@@ -432,17 +405,17 @@ func TestErrorTypes(t *testing.T) {
 
 func TestServerAttributes(t *testing.T) {
 	for _, c := range []struct {
-		brokers []string
-		want    []attribute.KeyValue
+		addr net.Addr
+		want []attribute.KeyValue
 	}{
-		{[]string{"127.0.0.1:39092"}, []attribute.KeyValue{attribute.String("server.address", "127.0.0.1"), attribute.Int("server.port", 39092)}},
-		{[]string{"kafka.example"}, []attribute.KeyValue{attribute.String("server.address", "kafka.example"), attribute.Int("server.port", 9092)}},
-		{[]string{"[::1]:9093"}, []attribute.KeyValue{attribute.String("server.address", "::1"), attribute.Int("server.port", 9093)}},
-		{[]string{"a:1", "b:2"}, nil},
+		{kafka.TCP("127.0.0.1:39092"), []attribute.KeyValue{attribute.String("server.address", "127.0.0.1"), attribute.Int("server.port", 39092)}},
+		{kafka.TCP("kafka.example"), []attribute.KeyValue{attribute.String("server.address", "kafka.example"), attribute.Int("server.port", 9092)}},
+		{kafka.TCP("[::1]:9093"), []attribute.KeyValue{attribute.String("server.address", "::1"), attribute.Int("server.port", 9093)}},
+		{kafka.TCP("a:1", "b:2"), nil},
 		{nil, nil},
 	} {
-		if got := serverAttributes(c.brokers); !reflect.DeepEqual(got, c.want) {
-			t.Errorf("serverAttributes(%v) = %v, want %v", c.brokers, got, c.want)
+		if got := kafkamsg.Server(addresses(c.addr)); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("the server of %v: %v, want %v", c.addr, got, c.want)
 		}
 	}
 	if got := addresses(kafka.TCP("a:1", "b:2")); !reflect.DeepEqual(got, []string{"a:1", "b:2"}) {
