@@ -2,50 +2,20 @@ package confluentkafkatrace
 
 import (
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
-	"go.opentelemetry.io/otel/propagation"
+
+	"overlay-gen.invalid/otelrt/kafkamsg"
 )
 
-// headerCarrier is a message's headers as a propagation.TextMapCarrier.
-// Kafka header keys are case-sensitive and may repeat: Get reads the first
-// header of a key, Set replaces it and drops any later one of the same key
-// (a forwarded message keeps no stale traceparent), else appends one.
-type headerCarrier struct{ headers *[]kafka.Header }
-
-var _ propagation.TextMapCarrier = headerCarrier{}
-
-func (c headerCarrier) Get(key string) string {
-	for _, h := range *c.headers {
-		if h.Key == key {
-			return string(h.Value)
-		}
-	}
-	return ""
+// kafkaHeaders is confluent-kafka-go's header type, for kafkamsg's carrier.
+var kafkaHeaders = kafkamsg.Headers[kafka.Header]{
+	Key:   func(h kafka.Header) string { return h.Key },
+	Value: func(h kafka.Header) []byte { return h.Value },
+	New:   func(key string, value []byte) kafka.Header { return kafka.Header{Key: key, Value: value} },
 }
 
-func (c headerCarrier) Set(key, value string) {
-	headers := *c.headers
-	kept := headers[:0]
-	found := false
-	for _, h := range headers {
-		if h.Key == key {
-			if found {
-				continue
-			}
-			found = true
-			h.Value = []byte(value)
-		}
-		kept = append(kept, h)
-	}
-	if !found {
-		kept = append(kept, kafka.Header{Key: key, Value: []byte(value)})
-	}
-	*c.headers = kept
-}
-
-func (c headerCarrier) Keys() []string {
-	keys := make([]string, 0, len(*c.headers))
-	for _, h := range *c.headers {
-		keys = append(keys, h.Key)
-	}
-	return keys
+// headerCarrier is a message's headers as a propagation.TextMapCarrier
+// (kafkamsg.Carrier: Get reads the first header of a key, Set replaces it and
+// drops any later one of the same key, else appends one).
+func headerCarrier(h *[]kafka.Header) kafkamsg.Carrier[kafka.Header] {
+	return kafkaHeaders.Carrier(h)
 }
