@@ -126,7 +126,7 @@ func Produce(p *kafka.Producer, msg *kafka.Message, fromChannel bool) (*kafka.Me
 	if attrs, ok := producers.Load(p); ok {
 		server = attrs.([]attribute.KeyValue)
 	}
-	span := kafkamsg.Send(tracer, parent, topic, msg.Value == nil, headerCarrier(&headers), server...)
+	span := kafkamsg.Send(tracer, parent, topic, msg.Value == nil, kafkamsg.HeaderCarrier(&headers), server...)
 	sent := *msg
 	sent.Headers = headers
 	s := &sending{span: span}

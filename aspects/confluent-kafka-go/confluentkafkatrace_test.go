@@ -95,7 +95,7 @@ func TestProduceSendsACopyWithTheSpansContextAndEndsAtTheReport(t *testing.T) {
 	if sent == msg || len(msg.Headers) != 1 || sent.Opaque != "mine" {
 		t.Fatalf("the program's message was not left alone: %+v, sent %+v", msg, sent)
 	}
-	carrier := headerCarrier(&sent.Headers)
+	carrier := kafkamsg.HeaderCarrier(&sent.Headers)
 	if carrier.Get("source") != "web" || carrier.Get("traceparent") == "" {
 		t.Fatalf("headers sent: %v", sent.Headers)
 	}

@@ -92,7 +92,7 @@ func Poll(c *kafka.Consumer) func(kafka.Event) {
 	processes.EndActive()
 	return func(ev kafka.Event) {
 		if m, ok := ev.(*kafka.Message); ok && m != nil && m.TopicPartition.Error == nil {
-			state.Start(context.Background(), position(m), headerCarrier(&m.Headers), m.Value == nil)
+			state.Start(context.Background(), position(m), kafkamsg.HeaderCarrier(&m.Headers), m.Value == nil)
 		}
 	}
 }

@@ -92,7 +92,7 @@ func Receive(r *kafka.Reader, ctx context.Context) (context.Context, func(*kafka
 		if m == nil || errp == nil || *errp != nil {
 			return
 		}
-		stateOf(r).Start(ctx, position(m), headerCarrier(&m.Headers), m.Value == nil)
+		stateOf(r).Start(ctx, position(m), kafkamsg.HeaderCarrier(&m.Headers), m.Value == nil)
 	}
 }
 

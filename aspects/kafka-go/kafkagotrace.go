@@ -108,7 +108,7 @@ func Write(w *kafka.Writer, ctx context.Context, msgs []kafka.Message) ([]kafka.
 		// A fresh array: the caller's stays as it was, and its address is the message's name.
 		headers := make([]kafka.Header, len(msg.Headers), len(msg.Headers)+len(fields)+1)
 		copy(headers, msg.Headers)
-		span := kafkamsg.Send(tracer, parent, topic, msg.Value == nil, headerCarrier(&headers), server...)
+		span := kafkamsg.Send(tracer, parent, topic, msg.Value == nil, kafkamsg.HeaderCarrier(&headers), server...)
 		msg.Headers = headers
 		sent[i] = msg
 		keys[i] = unsafe.SliceData(headers)

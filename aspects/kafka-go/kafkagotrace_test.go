@@ -259,7 +259,7 @@ func TestProcessSpanOfAFetchedMessageEndsAtTheNextFetch(t *testing.T) {
 	r := newReader(t, kafka.ReaderConfig{Brokers: []string{"broker.example"}, GroupID: "billing", Topic: "orders"})
 	producerCtx, producer := otel.Tracer("test").Start(context.Background(), "send orders")
 	headers := []kafka.Header{{Key: "source", Value: []byte("web")}}
-	otel.GetTextMapPropagator().Inject(producerCtx, headerCarrier(&headers))
+	otel.GetTextMapPropagator().Inject(producerCtx, kafkamsg.HeaderCarrier(&headers))
 	producer.End()
 
 	fetched(r, context.Background(), kafka.Message{Topic: "orders", Partition: 3, Offset: 7, Value: []byte("v"), Headers: headers})
@@ -328,7 +328,7 @@ func TestCloseEndsTheSpansStillOpenAndTheCallsSpanIsLinked(t *testing.T) {
 	ambientCtx, ambient := otel.Tracer("test").Start(context.Background(), "request")
 	producerCtx, _ := otel.Tracer("test").Start(context.Background(), "send orders")
 	var headers []kafka.Header
-	otel.GetTextMapPropagator().Inject(producerCtx, headerCarrier(&headers))
+	otel.GetTextMapPropagator().Inject(producerCtx, kafkamsg.HeaderCarrier(&headers))
 
 	// No goroutine store here: the Reader's next call would end it; Close does first.
 	fetched(r, ambientCtx, kafka.Message{Topic: "orders", Offset: 4, Headers: headers})

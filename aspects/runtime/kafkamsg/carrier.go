@@ -2,34 +2,39 @@ package kafkamsg
 
 import "go.opentelemetry.io/otel/propagation"
 
-// Headers says how a library's header type H is read and made: its key, its
-// value, and a new header of a key and value.
-type Headers[H any] struct {
-	Key   func(H) string
-	Value func(H) []byte
-	New   func(key string, value []byte) H
+// Header is a Kafka client's header type: a struct of a key and a value, as
+// kafka-go's kafka.Header and confluent-kafka-go's kafka.Header are.
+type Header interface {
+	~struct {
+		Key   string
+		Value []byte
+	}
 }
 
-// Carrier is the headers at *headers as a propagation.TextMapCarrier.
-func (f Headers[H]) Carrier(headers *[]H) Carrier[H] {
-	return Carrier[H]{headers: headers, format: f}
+// The fields of a header, whichever client's.
+type fields = struct {
+	Key   string
+	Value []byte
 }
 
 // Carrier is a message's headers as a propagation.TextMapCarrier. Kafka
 // header keys are case-sensitive and may repeat: Get reads the first header
 // of a key, Set replaces it and drops any later one of the same key (a
-// forwarded message keeps no stale traceparent), else appends one.
-type Carrier[H any] struct {
-	headers *[]H
-	format  Headers[H]
+// forwarded message keeps no stale traceparent), else appends one. Set
+// writes into the array the headers are in while they fit.
+type Carrier[H Header] struct{ headers *[]H }
+
+// HeaderCarrier is the headers at *headers as a propagation.TextMapCarrier.
+func HeaderCarrier[H Header](headers *[]H) Carrier[H] {
+	return Carrier[H]{headers}
 }
 
-var _ propagation.TextMapCarrier = Carrier[struct{}]{}
+var _ propagation.TextMapCarrier = Carrier[fields]{}
 
 func (c Carrier[H]) Get(key string) string {
 	for _, h := range *c.headers {
-		if c.format.Key(h) == key {
-			return string(c.format.Value(h))
+		if f := fields(h); f.Key == key {
+			return string(f.Value)
 		}
 	}
 	return ""
@@ -40,17 +45,17 @@ func (c Carrier[H]) Set(key, value string) {
 	kept := headers[:0]
 	found := false
 	for _, h := range headers {
-		if c.format.Key(h) == key {
+		if fields(h).Key == key {
 			if found {
 				continue
 			}
 			found = true
-			h = c.format.New(key, []byte(value))
+			h = H{Key: key, Value: []byte(value)}
 		}
 		kept = append(kept, h)
 	}
 	if !found {
-		kept = append(kept, c.format.New(key, []byte(value)))
+		kept = append(kept, H{Key: key, Value: []byte(value)})
 	}
 	*c.headers = kept
 }
@@ -58,7 +63,7 @@ func (c Carrier[H]) Set(key, value string) {
 func (c Carrier[H]) Keys() []string {
 	keys := make([]string, 0, len(*c.headers))
 	for _, h := range *c.headers {
-		keys = append(keys, c.format.Key(h))
+		keys = append(keys, fields(h).Key)
 	}
 	return keys
 }

@@ -58,19 +58,13 @@ type header struct {
 	Value []byte
 }
 
-var headers = Headers[header]{
-	Key:   func(h header) string { return h.Key },
-	Value: func(h header) []byte { return h.Value },
-	New:   func(key string, value []byte) header { return header{key, value} },
-}
-
 func TestCarrierReplacesAKeyOnceAndAppendsNewOnes(t *testing.T) {
 	hs := []header{
 		{Key: "traceparent", Value: []byte("old")},
 		{Key: "source", Value: []byte("web")},
 		{Key: "traceparent", Value: []byte("older")},
 	}
-	c := headers.Carrier(&hs)
+	c := HeaderCarrier(&hs)
 	if got := c.Get("traceparent"); got != "old" {
 		t.Fatalf("Get reads the first header of a key: %q", got)
 	}
@@ -97,8 +91,8 @@ func TestSendInjectsItsContextAndLinksAnEarlierOne(t *testing.T) {
 	parentCtx, parent := tracer.Start(context.Background(), "parent")
 	earlier := "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 	hs := []header{{Key: "traceparent", Value: []byte(earlier)}, {Key: "source", Value: []byte("web")}}
-	carrier := headers.Carrier(&hs)
-	Send(tracer, parentCtx, "orders", false, carrier, Server([]string{"broker.example:9093"})...).End()
+	c := HeaderCarrier(&hs)
+	Send(tracer, parentCtx, "orders", false, c, Server([]string{"broker.example:9093"})...).End()
 	span := recorder.Ended()[0]
 	if span.Name() != "send orders" || span.SpanKind() != trace.SpanKindProducer || span.Parent().SpanID() != parent.SpanContext().SpanID() {
 		t.Fatalf("%q %v, parent %v", span.Name(), span.SpanKind(), span.Parent().SpanID())
@@ -113,12 +107,12 @@ func TestSendInjectsItsContextAndLinksAnEarlierOne(t *testing.T) {
 	if links := span.Links(); len(links) != 1 || links[0].SpanContext.SpanID().String() != "b7ad6b7169203331" {
 		t.Fatalf("links %v", links)
 	}
-	if want := fmt.Sprintf("00-%s-%s-01", span.SpanContext().TraceID(), span.SpanContext().SpanID()); carrier.Get("traceparent") != want || len(hs) != 2 {
+	if want := fmt.Sprintf("00-%s-%s-01", span.SpanContext().TraceID(), span.SpanContext().SpanID()); c.Get("traceparent") != want || len(hs) != 2 {
 		t.Fatalf("headers %v, want the span's traceparent %q", hs, want)
 	}
 
 	// No topic known, no value.
-	Send(tracer, context.Background(), "", true, headers.Carrier(new([]header))).End()
+	Send(tracer, context.Background(), "", true, HeaderCarrier(new([]header))).End()
 	span = recorder.Ended()[1]
 	want = map[string]any{
 		"messaging.system": "kafka", "messaging.operation.type": "send", "messaging.operation.name": "send",
@@ -183,10 +177,10 @@ func TestProcessSpanIsTheProducersChildAndActiveUntilTheNextCall(t *testing.T) {
 	c := tracker.Consumer("billing", Server([]string{"broker.example"})...)
 	producerCtx, producer := tracer.Start(context.Background(), "send orders")
 	hs := []header{{Key: "source", Value: []byte("web")}}
-	otel.GetTextMapPropagator().Inject(producerCtx, headers.Carrier(&hs))
+	otel.GetTextMapPropagator().Inject(producerCtx, HeaderCarrier(&hs))
 	producer.End()
 
-	c.Start(context.Background(), Position{"orders", 3, 7}, headers.Carrier(&hs), false)
+	c.Start(context.Background(), Position{"orders", 3, 7}, HeaderCarrier(&hs), false)
 	active := trace.SpanFromContext(otelrt.GoroutineContext())
 	if !active.SpanContext().IsValid() || !active.IsRecording() {
 		t.Fatal("no process span is active on the goroutine")
@@ -237,7 +231,7 @@ func TestSettleEndsTheCommittedMessagesSpans(t *testing.T) {
 	tracer, recorder := recorded(t)
 	goroutineStore(t)
 	c := NewTracker(tracer).Consumer("")
-	c.Start(nil, Position{"orders", 0, 1}, headers.Carrier(new([]header)), false)
+	c.Start(nil, Position{"orders", 0, 1}, HeaderCarrier(new([]header)), false)
 	c.Settle(Position{"orders", 0, 2}, Position{"other", 0, 1})
 	if n := len(recorder.Ended()); n != 0 {
 		t.Fatalf("%d spans ended by the commit of other messages", n)
@@ -261,8 +255,8 @@ func TestSettleEndsTheCommittedMessagesSpans(t *testing.T) {
 func TestTheSameMessageAgainEndsItsEarlierSpan(t *testing.T) {
 	tracer, recorder := recorded(t)
 	c := NewTracker(tracer).Consumer("")
-	c.Start(nil, Position{"orders", 0, 5}, headers.Carrier(new([]header)), false)
-	c.Start(nil, Position{"orders", 0, 5}, headers.Carrier(new([]header)), false)
+	c.Start(nil, Position{"orders", 0, 5}, HeaderCarrier(new([]header)), false)
+	c.Start(nil, Position{"orders", 0, 5}, HeaderCarrier(new([]header)), false)
 	if n := len(recorder.Ended()); n != 1 {
 		t.Fatalf("%d spans ended, want the first", n)
 	}
@@ -274,10 +268,10 @@ func TestCloseEndsTheSpansStillOpenAndAnAmbientSpanIsLinked(t *testing.T) {
 	ambientCtx, ambient := tracer.Start(context.Background(), "request")
 	producerCtx, producer := tracer.Start(context.Background(), "send orders")
 	var hs []header
-	otel.GetTextMapPropagator().Inject(producerCtx, headers.Carrier(&hs))
+	otel.GetTextMapPropagator().Inject(producerCtx, HeaderCarrier(&hs))
 
 	// No goroutine store here: the consumer's next call would end it; Close does first.
-	c.Start(ambientCtx, Position{"orders", 0, 4}, headers.Carrier(&hs), true)
+	c.Start(ambientCtx, Position{"orders", 0, 4}, HeaderCarrier(&hs), true)
 	c.Close()
 	spans := recorder.Ended()
 	if len(spans) != 1 {
@@ -303,7 +297,7 @@ func TestWithoutGoroutineStoreTheConsumersNextCallEndsTheSpan(t *testing.T) {
 	tracer, recorder := recorded(t)
 	tracker := NewTracker(tracer)
 	c := tracker.Consumer("")
-	c.Start(context.Background(), Position{"orders", 0, 0}, headers.Carrier(new([]header)), false)
+	c.Start(context.Background(), Position{"orders", 0, 0}, HeaderCarrier(new([]header)), false)
 	if n := len(recorder.Ended()); n != 0 {
 		t.Fatalf("%d spans ended early", n)
 	}
