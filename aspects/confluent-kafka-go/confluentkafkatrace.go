@@ -61,18 +61,16 @@ import (
 	"context"
 	"errors"
 	"net"
-	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
-	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 
 	"overlay-gen.invalid/otelrt"
+	"overlay-gen.invalid/otelrt/kafkamsg"
 )
 
 // ScopeName is the instrumentation scope of the Kafka spans.
@@ -90,7 +88,7 @@ var producers sync.Map // *kafka.Producer -> []attribute.KeyValue
 // NewProducer is called with every Producer that NewProducer makes and the
 // configuration it was made with.
 func NewProducer(conf *kafka.ConfigMap, p *kafka.Producer) {
-	producers.Store(p, serverAttributes(brokers(conf)))
+	producers.Store(p, kafkamsg.Server(brokers(conf)))
 }
 
 // ProducerClosed forgets a Producer that closed.
@@ -120,27 +118,15 @@ func Produce(p *kafka.Producer, msg *kafka.Message, fromChannel bool) (*kafka.Me
 	if !fromChannel {
 		parent = otelrt.Parent(parent)
 	}
-	propagator := otel.GetTextMapPropagator()
-	fields := propagator.Fields()
+	fields := otel.GetTextMapPropagator().Fields()
 	// A fresh array: the program's stays as it was.
 	headers := make([]kafka.Header, len(msg.Headers), len(msg.Headers)+len(fields))
 	copy(headers, msg.Headers)
-	carrier := headerCarrier{&headers}
-	attrs := make([]attribute.KeyValue, 0, 8)
-	attrs = append(attrs, semconv.MessagingSystemKafka, semconv.MessagingOperationTypeSend,
-		semconv.MessagingOperationName("send"), semconv.MessagingDestinationName(topic))
-	if server, ok := producers.Load(p); ok {
-		attrs = append(attrs, server.([]attribute.KeyValue)...)
+	var server []attribute.KeyValue
+	if attrs, ok := producers.Load(p); ok {
+		server = attrs.([]attribute.KeyValue)
 	}
-	if msg.Value == nil {
-		attrs = append(attrs, semconv.MessagingKafkaMessageTombstone(true))
-	}
-	options := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(attrs...)}
-	if earlier := trace.SpanContextFromContext(propagator.Extract(context.Background(), carrier)); earlier.IsValid() {
-		options = append(options, trace.WithLinks(trace.Link{SpanContext: earlier}))
-	}
-	spanCtx, span := tracer.Start(parent, spanName("send", topic), options...)
-	propagator.Inject(spanCtx, carrier)
+	span := kafkamsg.Send(tracer, parent, topic, msg.Value == nil, kafkamsg.HeaderCarrier(&headers), server...)
 	sent := *msg
 	sent.Headers = headers
 	s := &sending{span: span}
@@ -168,38 +154,24 @@ func (s *sending) end(err error, report *kafka.Message) {
 	s.once.Do(func() {
 		switch {
 		case err != nil:
-			recordError(s.span, err)
+			kafkamsg.RecordError(s.span, err, errorType(err))
 		case report != nil:
 			if report.TopicPartition.Partition >= 0 {
-				s.span.SetAttributes(semconv.MessagingDestinationPartitionID(strconv.Itoa(int(report.TopicPartition.Partition))))
+				s.span.SetAttributes(kafkamsg.Partition(int(report.TopicPartition.Partition)))
 			}
 			if report.TopicPartition.Offset >= 0 { // acks=0: librdkafka knows no offset
-				s.span.SetAttributes(semconv.MessagingKafkaOffset(int(report.TopicPartition.Offset)))
+				s.span.SetAttributes(kafkamsg.Offset(int64(report.TopicPartition.Offset)))
 			}
 		}
 		s.span.End()
 	})
 }
 
-// recordError marks a span failed: status Error with the error's text, an
-// exception event and error.type.
-func recordError(span trace.Span, err error) {
-	span.RecordError(err)
-	span.SetStatus(codes.Error, err.Error())
-	span.SetAttributes(semconv.ErrorTypeKey.String(errorType(err)))
-}
-
-// spanName is "{operation} {topic}", or the operation alone without a topic.
-func spanName(operation, topic string) string {
-	if topic == "" {
-		return operation
-	}
-	return operation + " " + topic
-}
-
 // brokers are the addresses of a client's bootstrap.servers (or its older
 // name, metadata.broker.list): a comma-separated list, each address
-// optionally prefixed by its protocol (SSL://host:port).
+// optionally prefixed by its protocol (SSL://host:port). An address without
+// port (librdkafka's default, kafkamsg.DefaultPort) loses the brackets of an
+// IPv6 host ([::1]: ::1).
 func brokers(conf *kafka.ConfigMap) []string {
 	if conf == nil {
 		return nil
@@ -219,30 +191,13 @@ func brokers(conf *kafka.ConfigMap) []string {
 		if i := strings.Index(a, "://"); i >= 0 {
 			a = a[i+len("://"):]
 		}
-		if a != "" {
-			found = append(found, a)
+		if a == "" {
+			continue
 		}
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			a = strings.Trim(a, "[]")
+		}
+		found = append(found, a)
 	}
 	return found
-}
-
-// defaultPort is the port librdkafka gives a broker address that names none.
-const defaultPort = 9092
-
-// serverAttributes are server.address and server.port of the one broker a
-// client is configured with; none for several (the one a message goes to is
-// its partition's leader) or none.
-func serverAttributes(brokers []string) []attribute.KeyValue {
-	if len(brokers) != 1 {
-		return nil
-	}
-	host, port, err := net.SplitHostPort(brokers[0])
-	if err != nil { // no port: librdkafka's default
-		return []attribute.KeyValue{semconv.ServerAddress(strings.Trim(brokers[0], "[]")), semconv.ServerPort(defaultPort)}
-	}
-	attrs := []attribute.KeyValue{semconv.ServerAddress(host)}
-	if n, err := strconv.Atoi(port); err == nil {
-		attrs = append(attrs, semconv.ServerPort(n))
-	}
-	return attrs
 }

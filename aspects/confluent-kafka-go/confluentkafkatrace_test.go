@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"overlay-gen.invalid/otelrt"
+	"overlay-gen.invalid/otelrt/kafkamsg"
 )
 
 // The package's tracer binds to the first provider installed: one for the
@@ -94,7 +95,7 @@ func TestProduceSendsACopyWithTheSpansContextAndEndsAtTheReport(t *testing.T) {
 	if sent == msg || len(msg.Headers) != 1 || sent.Opaque != "mine" {
 		t.Fatalf("the program's message was not left alone: %+v, sent %+v", msg, sent)
 	}
-	carrier := headerCarrier{&sent.Headers}
+	carrier := kafkamsg.HeaderCarrier(&sent.Headers)
 	if carrier.Get("source") != "web" || carrier.Get("traceparent") == "" {
 		t.Fatalf("headers sent: %v", sent.Headers)
 	}
@@ -281,11 +282,12 @@ func TestServerAttributes(t *testing.T) {
 		{"127.0.0.1:9092", "[server.address=127.0.0.1 server.port=9092]"},
 		{"SSL://kafka.example", "[server.address=kafka.example server.port=9092]"},
 		{"[::1]:9094", "[server.address=::1 server.port=9094]"},
+		{"[::1]", "[server.address=::1 server.port=9092]"},
 		{"a:1, b:2", "[]"},
 		{"", "[]"},
 	} {
 		var got []string
-		for _, kv := range serverAttributes(brokers(&kafka.ConfigMap{"bootstrap.servers": tc.servers})) {
+		for _, kv := range kafkamsg.Server(brokers(&kafka.ConfigMap{"bootstrap.servers": tc.servers})) {
 			got = append(got, fmt.Sprintf("%s=%v", kv.Key, kv.Value.AsInterface()))
 		}
 		if fmt.Sprint(got) != tc.want {

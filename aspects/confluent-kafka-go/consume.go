@@ -2,16 +2,11 @@ package confluentkafkatrace
 
 import (
 	"context"
-	"strconv"
 	"sync"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
-	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/attribute"
-	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
-	"go.opentelemetry.io/otel/trace"
 
-	"overlay-gen.invalid/otelrt"
+	"overlay-gen.invalid/otelrt/kafkamsg"
 )
 
 // # Receiving
@@ -60,56 +55,25 @@ import (
 // The deprecated Events() channel of a Consumer (go.events.channel.enable)
 // is fed by the library's own goroutine: its messages get no span.
 
-// A Consumer's state: its attributes, and its messages' spans still open.
-type consumerState struct {
-	attrs []attribute.KeyValue // of every span of the Consumer
+// The Consumers' process spans (kafkamsg.Consumer: the spans still open, the
+// loose one when the goroutine's active span cannot be kept).
+var consumers sync.Map // *kafka.Consumer -> *kafkamsg.Consumer
 
-	mu      sync.Mutex
-	closing bool
-	open    map[position]*processing
-	// loose is the span of the message the Consumer returned last, when the
-	// goroutine's active span cannot be kept (the goroutines integration
-	// off): the Consumer's next Poll ends it instead.
-	loose *processing
-}
-
-// A message's place in Kafka: what CommitMessage and StoreMessage name it by.
-type position struct {
-	topic     string
-	partition int32
-	offset    kafka.Offset
-}
-
-// The span of the handling of one message.
-type processing struct {
-	state *consumerState
-	at    position
-	span  trace.Span
-	ctx   context.Context // the goroutine's active context while it is open
-	// restore puts the goroutine's previous active context back; nil when
-	// there is no goroutine-local store (the goroutines integration off).
-	restore func()
-	once    sync.Once
-}
-
-var consumers sync.Map // *kafka.Consumer -> *consumerState
+// processes are the process spans of all Consumers: a Consumer's next Poll
+// ends the goroutine's active one, whichever Consumer's.
+var processes = kafkamsg.NewTracker(tracer)
 
 // NewConsumer is called with every Consumer that NewConsumer makes and the
 // configuration it was made with.
 func NewConsumer(conf *kafka.ConfigMap, c *kafka.Consumer) {
-	attrs := []attribute.KeyValue{semconv.MessagingSystemKafka, semconv.MessagingOperationTypeProcess,
-		semconv.MessagingOperationName("process")}
+	group := ""
 	if conf != nil {
-		if group, ok := (*conf)["group.id"].(string); ok && group != "" {
-			attrs = append(attrs, semconv.MessagingConsumerGroupName(group))
+		if g, ok := (*conf)["group.id"].(string); ok {
+			group = g
 		}
 	}
-	attrs = append(attrs, serverAttributes(brokers(conf))...)
-	consumers.Store(c, &consumerState{attrs: attrs, open: map[position]*processing{}})
+	consumers.Store(c, processes.Consumer(group, kafkamsg.Server(brokers(conf))...))
 }
-
-// processingKey holds, in the context a process span is active with, that span's record.
-type processingKey struct{}
 
 // Poll is called first thing in Consumer.Poll: it ends the span of the
 // message the goroutine was handling, and returns the function Poll calls,
@@ -121,97 +85,26 @@ func Poll(c *kafka.Consumer) func(kafka.Event) {
 	if !ok {
 		return nil
 	}
-	state := s.(*consumerState)
-	state.mu.Lock()
-	closing := state.closing
-	loose := state.loose
-	state.loose = nil
-	state.mu.Unlock()
-	if closing {
+	state := s.(*kafkamsg.Consumer)
+	if !state.Next() {
 		return nil
 	}
-	endActive()
-	if loose != nil {
-		loose.end()
-	}
+	processes.EndActive()
 	return func(ev kafka.Event) {
 		if m, ok := ev.(*kafka.Message); ok && m != nil && m.TopicPartition.Error == nil {
-			startProcessing(state, m)
+			state.Start(context.Background(), position(m), kafkamsg.HeaderCarrier(&m.Headers), m.Value == nil)
 		}
 	}
 }
 
-// endActive ends the process span that is the goroutine's active span, if one is.
-func endActive() {
-	active := otelrt.GoroutineContext()
-	if active == nil {
-		return
-	}
-	if p, ok := active.Value(processingKey{}).(*processing); ok {
-		p.end()
-	}
-}
-
-func startProcessing(state *consumerState, m *kafka.Message) {
+// position is a message's place in Kafka: what CommitMessage and
+// StoreMessage name it by.
+func position(m *kafka.Message) kafkamsg.Position {
 	topic := ""
 	if m.TopicPartition.Topic != nil {
 		topic = *m.TopicPartition.Topic
 	}
-	parent := otelrt.Parent(context.Background()) // the program's span, if the call was made under one
-	ambient := trace.SpanContextFromContext(parent)
-	creation := trace.SpanContextFromContext(otel.GetTextMapPropagator().Extract(context.Background(), headerCarrier{&m.Headers}))
-	attrs := make([]attribute.KeyValue, 0, len(state.attrs)+4)
-	attrs = append(attrs, state.attrs...)
-	attrs = append(attrs, semconv.MessagingDestinationName(topic),
-		semconv.MessagingDestinationPartitionID(strconv.Itoa(int(m.TopicPartition.Partition))),
-		semconv.MessagingKafkaOffset(int(m.TopicPartition.Offset)))
-	if m.Value == nil {
-		attrs = append(attrs, semconv.MessagingKafkaMessageTombstone(true))
-	}
-	options := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(attrs...)}
-	if creation.IsValid() {
-		parent = trace.ContextWithRemoteSpanContext(context.Background(), creation)
-		options = append(options, trace.WithLinks(trace.Link{SpanContext: creation}))
-		if ambient.IsValid() {
-			options = append(options, trace.WithLinks(trace.Link{SpanContext: ambient}))
-		}
-	}
-	spanCtx, span := tracer.Start(parent, spanName("process", topic), options...)
-	p := &processing{state: state, at: position{topic, m.TopicPartition.Partition, m.TopicPartition.Offset}, span: span}
-	p.ctx = context.WithValue(spanCtx, processingKey{}, p)
-	state.mu.Lock()
-	if earlier := state.open[p.at]; earlier != nil {
-		defer earlier.end() // the same message again (a seek back): its handling is over
-	}
-	state.open[p.at] = p
-	state.mu.Unlock()
-	restore := otelrt.Activate(p.ctx)
-	if otelrt.GoroutineContext() == p.ctx {
-		p.restore = restore
-		return
-	}
-	state.mu.Lock()
-	state.loose = p
-	state.mu.Unlock()
-}
-
-// end ends the span once; on the goroutine where it is the active span, the
-// previous active context comes back.
-func (p *processing) end() {
-	p.once.Do(func() {
-		p.state.mu.Lock()
-		if p.state.open[p.at] == p {
-			delete(p.state.open, p.at)
-		}
-		if p.state.loose == p {
-			p.state.loose = nil
-		}
-		p.state.mu.Unlock()
-		p.span.End()
-	})
-	if p.restore != nil && otelrt.GoroutineContext() == p.ctx {
-		p.restore()
-	}
+	return kafkamsg.Position{Topic: topic, Partition: int(m.TopicPartition.Partition), Offset: int64(m.TopicPartition.Offset)}
 }
 
 // Commit is called first thing in Consumer.CommitMessage and StoreMessage:
@@ -220,16 +113,8 @@ func Commit(c *kafka.Consumer, m *kafka.Message) {
 	if m == nil || m.TopicPartition.Topic == nil {
 		return
 	}
-	s, ok := consumers.Load(c)
-	if !ok {
-		return
-	}
-	state := s.(*consumerState)
-	state.mu.Lock()
-	p := state.open[position{*m.TopicPartition.Topic, m.TopicPartition.Partition, m.TopicPartition.Offset}]
-	state.mu.Unlock()
-	if p != nil {
-		p.end()
+	if s, ok := consumers.Load(c); ok {
+		s.(*kafkamsg.Consumer).Settle(position(m))
 	}
 }
 
@@ -241,16 +126,6 @@ func Close(c *kafka.Consumer) func() {
 	if !ok {
 		return func() {}
 	}
-	state := s.(*consumerState)
-	state.mu.Lock()
-	state.closing = true
-	done := make([]*processing, 0, len(state.open))
-	for _, p := range state.open {
-		done = append(done, p)
-	}
-	state.mu.Unlock()
-	for _, p := range done {
-		p.end()
-	}
+	s.(*kafkamsg.Consumer).Close()
 	return func() { consumers.Delete(c) }
 }

@@ -2,9 +2,10 @@ package confluentkafkatrace
 
 import (
 	"errors"
-	"reflect"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+
+	"overlay-gen.invalid/otelrt/kafkamsg"
 )
 
 // ErrorName is the name librdkafka gives an error code (rd_kafka_err2name:
@@ -29,15 +30,5 @@ func errorType(err error) string {
 		}
 		return "_OTHER"
 	}
-	for {
-		kind := reflect.TypeOf(err).String()
-		if kind != "*errors.errorString" && kind != "*fmt.wrapError" && kind != "*fmt.wrapErrors" {
-			return kind
-		}
-		inner := errors.Unwrap(err)
-		if inner == nil {
-			return "_OTHER" // no type of its own: the conventions' fallback
-		}
-		err = inner
-	}
+	return kafkamsg.ErrorType(err)
 }

@@ -2,16 +2,11 @@ package kafkagotrace
 
 import (
 	"context"
-	"strconv"
 	"sync"
 
 	"github.com/segmentio/kafka-go"
-	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/attribute"
-	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
-	"go.opentelemetry.io/otel/trace"
 
-	"overlay-gen.invalid/otelrt"
+	"overlay-gen.invalid/otelrt/kafkamsg"
 )
 
 // # Receiving
@@ -57,56 +52,22 @@ import (
 // context done) has no span; nothing of the program's handling is known to
 // be an error, and the commit's outcome is not recorded on it.
 
-// A Reader's state: its attributes, and its messages' spans still open.
-type readerState struct {
-	attrs []attribute.KeyValue // of every span of the Reader
+// The Readers' process spans (kafkamsg.Consumer: the spans still open, the
+// loose one when the goroutine's active span cannot be kept).
+var readers sync.Map // *kafka.Reader -> *kafkamsg.Consumer
 
-	mu   sync.Mutex
-	open map[position]*processing
-	// loose is the span of the message the Reader returned last, when the
-	// goroutine's active span cannot be kept (the goroutines integration
-	// off): the Reader's next ReadMessage or FetchMessage ends it instead.
-	loose *processing
-}
+// processes are the process spans of all Readers: a Reader's next call ends
+// the goroutine's active one, whichever Reader's.
+var processes = kafkamsg.NewTracker(tracer)
 
-// A message's place in Kafka: what CommitMessages names it by.
-type position struct {
-	topic     string
-	partition int
-	offset    int64
-}
-
-// The span of the handling of one message.
-type processing struct {
-	state *readerState
-	at    position
-	span  trace.Span
-	ctx   context.Context // the goroutine's active context while it is open
-	// restore puts the goroutine's previous active context back; nil when
-	// there is no goroutine-local store (the goroutines integration off).
-	restore func()
-	once    sync.Once
-}
-
-var readers sync.Map // *kafka.Reader -> *readerState
-
-func stateOf(r *kafka.Reader) *readerState {
+func stateOf(r *kafka.Reader) *kafkamsg.Consumer {
 	if s, ok := readers.Load(r); ok {
-		return s.(*readerState)
+		return s.(*kafkamsg.Consumer)
 	}
 	config := r.Config()
-	attrs := []attribute.KeyValue{semconv.MessagingSystemKafka, semconv.MessagingOperationTypeProcess,
-		semconv.MessagingOperationName("process")}
-	if config.GroupID != "" {
-		attrs = append(attrs, semconv.MessagingConsumerGroupName(config.GroupID))
-	}
-	attrs = append(attrs, serverAttributes(config.Brokers)...)
-	s, _ := readers.LoadOrStore(r, &readerState{attrs: attrs, open: map[position]*processing{}})
-	return s.(*readerState)
+	s, _ := readers.LoadOrStore(r, processes.Consumer(config.GroupID, kafkamsg.Server(config.Brokers)...))
+	return s.(*kafkamsg.Consumer)
 }
-
-// processingKey holds, in the context a process span is active with, that span's record.
-type processingKey struct{}
 
 // innerKey marks the context ReadMessage hands to its own FetchMessage and
 // CommitMessages calls: their hooks leave the work to ReadMessage's.
@@ -122,94 +83,22 @@ func Receive(r *kafka.Reader, ctx context.Context) (context.Context, func(*kafka
 	if ctx == nil || ctx.Value(innerKey{}) != nil {
 		return ctx, func(*kafka.Message, *error) {}
 	}
-	endActive()
+	processes.EndActive()
 	if s, ok := readers.Load(r); ok {
-		state := s.(*readerState)
-		state.mu.Lock()
-		loose := state.loose
-		state.loose = nil
-		state.mu.Unlock()
-		if loose != nil {
-			loose.end()
-		}
+		s.(*kafkamsg.Consumer).Next()
 	}
 	inner := context.WithValue(ctx, innerKey{}, true)
 	return inner, func(m *kafka.Message, errp *error) {
 		if m == nil || errp == nil || *errp != nil {
 			return
 		}
-		startProcessing(r, ctx, m)
+		stateOf(r).Start(ctx, position(m), kafkamsg.HeaderCarrier(&m.Headers), m.Value == nil)
 	}
 }
 
-// endActive ends the process span that is the goroutine's active span, if one is.
-func endActive() {
-	active := otelrt.GoroutineContext()
-	if active == nil {
-		return
-	}
-	if p, ok := active.Value(processingKey{}).(*processing); ok {
-		p.end()
-	}
-}
-
-func startProcessing(r *kafka.Reader, ctx context.Context, m *kafka.Message) {
-	state := stateOf(r)
-	parent := otelrt.Parent(ctx) // the program's span, if the call was made under one
-	ambient := trace.SpanContextFromContext(parent)
-	creation := trace.SpanContextFromContext(otel.GetTextMapPropagator().Extract(context.Background(), headerCarrier{&m.Headers}))
-	attrs := make([]attribute.KeyValue, 0, len(state.attrs)+4)
-	attrs = append(attrs, state.attrs...)
-	attrs = append(attrs, semconv.MessagingDestinationName(m.Topic),
-		semconv.MessagingDestinationPartitionID(strconv.Itoa(m.Partition)),
-		semconv.MessagingKafkaOffset(int(m.Offset)))
-	if m.Value == nil {
-		attrs = append(attrs, semconv.MessagingKafkaMessageTombstone(true))
-	}
-	options := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(attrs...)}
-	if creation.IsValid() {
-		parent = trace.ContextWithRemoteSpanContext(context.Background(), creation)
-		options = append(options, trace.WithLinks(trace.Link{SpanContext: creation}))
-		if ambient.IsValid() {
-			options = append(options, trace.WithLinks(trace.Link{SpanContext: ambient}))
-		}
-	}
-	spanCtx, span := tracer.Start(parent, spanName("process", m.Topic), options...)
-	p := &processing{state: state, at: position{m.Topic, m.Partition, m.Offset}, span: span}
-	p.ctx = context.WithValue(spanCtx, processingKey{}, p)
-	state.mu.Lock()
-	if earlier := state.open[p.at]; earlier != nil {
-		defer earlier.end() // the same message again (SetOffset back): its handling is over
-	}
-	state.open[p.at] = p
-	state.mu.Unlock()
-	restore := otelrt.Activate(p.ctx)
-	if otelrt.GoroutineContext() == p.ctx {
-		p.restore = restore
-		return
-	}
-	state.mu.Lock()
-	state.loose = p
-	state.mu.Unlock()
-}
-
-// end ends the span once; on the goroutine where it is the active span, the
-// previous active context comes back.
-func (p *processing) end() {
-	p.once.Do(func() {
-		p.state.mu.Lock()
-		if p.state.open[p.at] == p {
-			delete(p.state.open, p.at)
-		}
-		if p.state.loose == p {
-			p.state.loose = nil
-		}
-		p.state.mu.Unlock()
-		p.span.End()
-	})
-	if p.restore != nil && otelrt.GoroutineContext() == p.ctx {
-		p.restore()
-	}
+// position is a message's place in Kafka: what CommitMessages names it by.
+func position(m *kafka.Message) kafkamsg.Position {
+	return kafkamsg.Position{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset}
 }
 
 // Commit is called first thing in Reader.CommitMessages: the messages the
@@ -222,35 +111,17 @@ func Commit(r *kafka.Reader, ctx context.Context, msgs []kafka.Message) {
 	if !ok {
 		return
 	}
-	state := s.(*readerState)
-	var done []*processing
-	state.mu.Lock()
-	for _, m := range msgs {
-		if p := state.open[position{m.Topic, m.Partition, m.Offset}]; p != nil {
-			done = append(done, p)
-		}
+	at := make([]kafkamsg.Position, len(msgs))
+	for i := range msgs {
+		at[i] = position(&msgs[i])
 	}
-	state.mu.Unlock()
-	for _, p := range done {
-		p.end()
-	}
+	s.(*kafkamsg.Consumer).Settle(at...)
 }
 
 // Close is called first thing in Reader.Close: the spans of the messages
 // still being handled end, and the Reader is forgotten.
 func Close(r *kafka.Reader) {
-	s, ok := readers.LoadAndDelete(r)
-	if !ok {
-		return
-	}
-	state := s.(*readerState)
-	state.mu.Lock()
-	done := make([]*processing, 0, len(state.open))
-	for _, p := range state.open {
-		done = append(done, p)
-	}
-	state.mu.Unlock()
-	for _, p := range done {
-		p.end()
+	if s, ok := readers.LoadAndDelete(r); ok {
+		s.(*kafkamsg.Consumer).Close()
 	}
 }

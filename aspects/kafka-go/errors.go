@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"io"
-	"reflect"
 	"strings"
 
 	"github.com/segmentio/kafka-go"
+
+	"overlay-gen.invalid/otelrt/kafkamsg"
 )
 
 // errorType is a failed span's error.type, low in cardinality:
@@ -38,17 +39,7 @@ func errorType(err error) string {
 			return s.name
 		}
 	}
-	for {
-		kind := reflect.TypeOf(err).String()
-		if kind != "*errors.errorString" && kind != "*fmt.wrapError" && kind != "*fmt.wrapErrors" {
-			return kind
-		}
-		inner := errors.Unwrap(err)
-		if inner == nil {
-			return "_OTHER" // no type of its own: the conventions' fallback
-		}
-		err = inner
-	}
+	return kafkamsg.ErrorType(err)
 }
 
 // The errors known by name, in the order they are looked for.

@@ -58,19 +58,16 @@ package kafkagotrace
 import (
 	"context"
 	"net"
-	"strconv"
 	"strings"
 	"sync"
 	"unsafe"
 
 	"github.com/segmentio/kafka-go"
 	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
-	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 
 	"overlay-gen.invalid/otelrt"
+	"overlay-gen.invalid/otelrt/kafkamsg"
 )
 
 // ScopeName is the instrumentation scope of the Kafka spans.
@@ -99,9 +96,8 @@ func Write(w *kafka.Writer, ctx context.Context, msgs []kafka.Message) ([]kafka.
 		return msgs, func(*error) {}
 	}
 	parent := otelrt.Parent(ctx)
-	propagator := otel.GetTextMapPropagator()
-	fields := propagator.Fields()
-	server := serverAttributes(addresses(w.Addr))
+	fields := otel.GetTextMapPropagator().Fields()
+	server := kafkamsg.Server(addresses(w.Addr))
 	sent := make([]kafka.Message, len(msgs))
 	keys := make([]*kafka.Header, len(msgs))
 	for i, msg := range msgs {
@@ -112,23 +108,7 @@ func Write(w *kafka.Writer, ctx context.Context, msgs []kafka.Message) ([]kafka.
 		// A fresh array: the caller's stays as it was, and its address is the message's name.
 		headers := make([]kafka.Header, len(msg.Headers), len(msg.Headers)+len(fields)+1)
 		copy(headers, msg.Headers)
-		carrier := headerCarrier{&headers}
-		attrs := make([]attribute.KeyValue, 0, 8)
-		attrs = append(attrs, semconv.MessagingSystemKafka, semconv.MessagingOperationTypeSend,
-			semconv.MessagingOperationName("send"))
-		if topic != "" {
-			attrs = append(attrs, semconv.MessagingDestinationName(topic))
-		}
-		attrs = append(attrs, server...)
-		if msg.Value == nil {
-			attrs = append(attrs, semconv.MessagingKafkaMessageTombstone(true))
-		}
-		options := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(attrs...)}
-		if earlier := trace.SpanContextFromContext(propagator.Extract(context.Background(), carrier)); earlier.IsValid() {
-			options = append(options, trace.WithLinks(trace.Link{SpanContext: earlier}))
-		}
-		spanCtx, span := tracer.Start(parent, spanName("send", topic), options...)
-		propagator.Inject(spanCtx, carrier)
+		span := kafkamsg.Send(tracer, parent, topic, msg.Value == nil, kafkamsg.HeaderCarrier(&headers), server...)
 		msg.Headers = headers
 		sent[i] = msg
 		keys[i] = unsafe.SliceData(headers)
@@ -170,10 +150,9 @@ func Written(msgs []kafka.Message, err error) {
 func (s *sending) end(err error, msg *kafka.Message) {
 	switch {
 	case err != nil:
-		recordError(s.span, err)
+		kafkamsg.RecordError(s.span, err, errorType(err))
 	case msg != nil && s.acks != kafka.RequireNone:
-		s.span.SetAttributes(semconv.MessagingDestinationPartitionID(strconv.Itoa(msg.Partition)),
-			semconv.MessagingKafkaOffset(int(msg.Offset)))
+		s.span.SetAttributes(kafkamsg.Partition(msg.Partition), kafkamsg.Offset(msg.Offset))
 	}
 	s.span.End()
 }
@@ -190,22 +169,6 @@ func messageError(err error, i int) error {
 	return err
 }
 
-// recordError marks a span failed: status Error with the error's text, an
-// exception event and error.type.
-func recordError(span trace.Span, err error) {
-	span.RecordError(err)
-	span.SetStatus(codes.Error, err.Error())
-	span.SetAttributes(semconv.ErrorTypeKey.String(errorType(err)))
-}
-
-// spanName is "{operation} {topic}", or the operation alone without a topic.
-func spanName(operation, topic string) string {
-	if topic == "" {
-		return operation
-	}
-	return operation + " " + topic
-}
-
 // addresses are the broker addresses a net.Addr holds: kafka.TCP of several
 // addresses is one net.Addr whose String joins them with commas.
 func addresses(addr net.Addr) []string {
@@ -219,25 +182,4 @@ func addresses(addr net.Addr) []string {
 		}
 	}
 	return found
-}
-
-// defaultPort is the port kafka-go gives a broker address that names none.
-const defaultPort = 9092
-
-// serverAttributes are server.address and server.port of the one broker a
-// client is configured with; none for several (the one a message goes to is
-// its partition's leader) or none.
-func serverAttributes(brokers []string) []attribute.KeyValue {
-	if len(brokers) != 1 {
-		return nil
-	}
-	host, port, err := net.SplitHostPort(brokers[0])
-	if err != nil { // no port: kafka-go's default
-		return []attribute.KeyValue{semconv.ServerAddress(brokers[0]), semconv.ServerPort(defaultPort)}
-	}
-	attrs := []attribute.KeyValue{semconv.ServerAddress(host)}
-	if n, err := strconv.Atoi(port); err == nil {
-		attrs = append(attrs, semconv.ServerPort(n))
-	}
-	return attrs
 }
