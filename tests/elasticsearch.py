@@ -34,11 +34,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from servers import assert_propagated
+
 CLUSTER = "fixture-cluster"
 NODE = "instance-0000000001"
 VERSION = "8.19.7"
 COMPATIBLE = "application/vnd.elasticsearch+json;compatible-with=8"
-TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
 
 
 class ElasticsearchError(Exception):
@@ -364,21 +365,12 @@ class ElasticsearchServer:
     def assert_propagated(self, spans: Iterable[Any], since: int = 0) -> None:
         """Every request received since ``since`` carried a W3C traceparent that names an exported
         Elasticsearch CLIENT span (never one that was not recorded), a span of its own."""
-        exported = {(s.trace_id, s.span_id): s for s in spans}
-        named: dict[tuple[str, str], tuple[str, str]] = {}
-        received = self.requests[since:]
-        assert received, "the server received no request"
-        for method, path, traceparent in received:
-            found = TRACEPARENT.match(traceparent or "")
-            assert found, f"{method} {path}: traceparent {traceparent!r}"
-            key = (found.group(1), found.group(2))
-            assert key in exported, f"{method} {path}: traceparent {traceparent} names no exported span"
-            span = exported[key]
-            assert span.kind == "client" and span.attributes.get("db.system.name") == "elasticsearch", (
-                f"{method} {path}: traceparent {traceparent} names {span.describe()}, not an Elasticsearch span"
-            )
-            assert key not in named, f"{method} {path} and {named[key]} name the same span {traceparent}"
-            named[key] = (method, path)
+        assert_propagated(
+            self.requests[since:],
+            spans,
+            lambda span: span.kind == "client" and span.attributes.get("db.system.name") == "elasticsearch",
+            "an Elasticsearch span",
+        )
 
     def __enter__(self) -> ElasticsearchServer:
         self._server = _Server()

@@ -39,14 +39,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import re
 import struct
 import threading
 from collections.abc import Iterable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
+from servers import assert_propagated
+
 CREATED = 1767225600  # 2026-01-01: a fixed "created"
 MODEL_DATES = {"openai": "2024-07-18", "anthropic": "20250514"}
 
@@ -456,21 +456,12 @@ class GenAIServer:
     def assert_propagated(self, spans: Iterable[Any], since: int = 0) -> None:
         """Every request received since ``since`` carried a W3C traceparent that names an exported
         GenAI CLIENT span (never the net/http span beneath it, which is not recorded), a span of its own."""
-        exported = {(s.trace_id, s.span_id): s for s in spans}
-        named: dict[tuple[str, str], tuple[str, str]] = {}
-        received = self.requests[since:]
-        assert received, "the server received no request"
-        for method, path, traceparent in received:
-            found = TRACEPARENT.match(traceparent or "")
-            assert found, f"{method} {path}: traceparent {traceparent!r}"
-            key = (found.group(1), found.group(2))
-            assert key in exported, f"{method} {path}: traceparent {traceparent} names no exported span"
-            span = exported[key]
-            assert span.kind == "client" and "gen_ai.operation.name" in span.attributes, (
-                f"{method} {path}: traceparent {traceparent} names {span.describe()}, not a GenAI span"
-            )
-            assert key not in named, f"{method} {path} and {named[key]} name the same span {traceparent}"
-            named[key] = (method, path)
+        assert_propagated(
+            self.requests[since:],
+            spans,
+            lambda span: span.kind == "client" and "gen_ai.operation.name" in span.attributes,
+            "a GenAI span",
+        )
 
     def __enter__(self) -> GenAIServer:
         self._server = _Server()

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import http.client
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -36,10 +35,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from servers import free_port, stop
+from servers import assert_propagated, free_port, stop
 
 REGION = "us-east-1"
-TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "te", "trailer", "upgrade"}
 
 
@@ -135,21 +133,12 @@ class MotoServer:
     def assert_propagated(self, spans: Iterable[Any], since: int = 0) -> None:
         """Every request received since ``since`` carried a W3C traceparent that names an exported
         AWS span (rpc.system.name aws-api: CLIENT or PRODUCER), each a span of its own."""
-        exported = {(s.trace_id, s.span_id): s for s in spans}
-        named: dict[tuple[str, str], tuple[str, str]] = {}
-        received = self.requests[since:]
-        assert received, "moto received no request"
-        for method, path, traceparent in received:
-            found = TRACEPARENT.match(traceparent or "")
-            assert found, f"{method} {path}: traceparent {traceparent!r}"
-            key = (found.group(1), found.group(2))
-            assert key in exported, f"{method} {path}: traceparent {traceparent} names no exported span"
-            span = exported[key]
-            assert span.kind in ("client", "producer") and span.attributes.get("rpc.system.name") == "aws-api", (
-                f"{method} {path}: traceparent {traceparent} names {span.describe()}, not an AWS span"
-            )
-            assert key not in named, f"{method} {path} and {named[key]} name the same span {traceparent}"
-            named[key] = (method, path)
+        assert_propagated(
+            self.requests[since:],
+            spans,
+            lambda span: span.kind in ("client", "producer") and span.attributes.get("rpc.system.name") == "aws-api",
+            "an AWS span",
+        )
 
     @property
     def variables(self) -> dict[str, str]:

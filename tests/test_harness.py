@@ -33,6 +33,7 @@ from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Status
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as PbSpan
 from otlp import OtlpReceiver, Span, SpanEvent
+from servers import assert_propagated
 from traces import ExpectedTraceError, Varying, assert_trace, compare, dump_tree, load_expected
 
 TRACE = "0af7651916cd43dd8448eb211c80319c"
@@ -685,3 +686,24 @@ def test_assert_trace(expect: Any) -> None:
 
 def test_dump_tree_without_spans() -> None:
     assert dump_tree([]) == "(no spans)"
+
+
+# --- what the HTTP stand-ins check of the trace context they received ------------------------------------------
+
+
+def test_propagated_trace_context_must_name_an_exported_span_of_the_integration() -> None:
+    client = span("GET", "00f067aa0ba902b7", kind="client", attributes={"db.system.name": "elasticsearch"})
+    inner = span("GET", "53995c3f42cd8ad8", client.span_id, kind="client")  # a net/http span: not the integration's
+    owns = lambda s: s.attributes.get("db.system.name") == "elasticsearch"  # noqa: E731
+    header = f"00-{TRACE}-{client.span_id}-01"
+    assert_propagated([("GET", "/a", header)], [client, inner], owns, "an Elasticsearch span")
+    failures = {
+        "traceparent None": [("GET", "/a", None)],
+        "names no exported span": [("GET", "/a", f"00-{TRACE}-{'1' * 16}-01")],
+        "not an Elasticsearch span": [("GET", "/a", f"00-{TRACE}-{inner.span_id}-01")],
+        "name the same span": [("GET", "/a", header), ("GET", "/b", header)],
+        "received no request": [],
+    }
+    for message, received in failures.items():
+        with pytest.raises(AssertionError, match=message):
+            assert_propagated(received, [client, inner], owns, "an Elasticsearch span")
