@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import functools
 import tomllib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import attrs
@@ -132,7 +132,12 @@ class Integration:
     uses: str
     requires: tuple[str, ...]  # the integrations it builds on
     aspect_ids: tuple[str, ...]
-    module: GoModule | None
+
+    @property
+    def module(self) -> GoModule | None:
+        """Its Go module (what injected code imports), None if it has none; read when first asked,
+        so that a build reads the modules of the integrations it may need, not of all of them."""
+        return _module_in(self.file.parent)
 
     @property
     def display(self) -> str:
@@ -177,7 +182,6 @@ def read_integration(folder: Path) -> Integration:
         if not isinstance(aspect_id, str) or not (aspect_id == name or aspect_id.startswith(name + ".")):
             raise (loc / "aspect" / i / "id").error(f"{aspect_id!r}: the integration's ids start with {name!r}")
         ids.append(aspect_id)
-    module = read_module(folder) if (folder / "go.mod").is_file() else None
     return Integration(
         name=folder.name,
         file=file,
@@ -189,8 +193,44 @@ def read_integration(folder: Path) -> Integration:
         uses=(at / "uses").string(meta["uses"]),
         requires=(at / "requires").strings(meta.get("requires", [])),
         aspect_ids=tuple(ids),
-        module=module,
     )
+
+
+@functools.cache
+def _module_in(folder: Path) -> GoModule | None:
+    return read_module(folder) if (folder / "go.mod").is_file() else None
+
+
+def _module_path(folder: Path) -> str | None:
+    """The path its go.mod names, without reading the module's Go files (None: no go.mod)."""
+    try:
+        text = (folder / "go.mod").read_text()
+    except FileNotFoundError:
+        return None
+    for line in text.splitlines():
+        words = line.split("//", 1)[0].split()
+        if len(words) == 2 and words[0] == "module":
+            return words[1].strip('"')
+    return None
+
+
+class ModulesByPath(Mapping[str, GoModule]):
+    """The integrations' Go modules by module path, each read only when it is looked up (a build
+    follows the requirements of the few it may need; reading one parses its Go files)."""
+
+    def __init__(self, integrations: Iterable[Integration]) -> None:
+        self._folders = {path: i.file.parent for i in integrations if (path := _module_path(i.file.parent)) is not None}
+
+    def __getitem__(self, path: str) -> GoModule:
+        module = _module_in(self._folders[path])
+        assert module is not None and module.path == path, path
+        return module
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._folders)
+
+    def __len__(self) -> int:
+        return len(self._folders)
 
 
 def _constraint(meta: Mapping[str, object], at: Loc, key: str, go: bool) -> Constraint | None:
@@ -217,8 +257,8 @@ def catalog(folder: Path = FOLDER) -> tuple[Integration, ...]:
     return found
 
 
-def modules_by_path(integrations: Iterable[Integration]) -> dict[str, GoModule]:
-    return {i.module.path: i.module for i in integrations if i.module is not None}
+def modules_by_path(integrations: Iterable[Integration]) -> ModulesByPath:
+    return ModulesByPath(integrations)
 
 
 def module_closure(modules: Mapping[str, GoModule], wanted: Iterable[str]) -> list[GoModule]:
