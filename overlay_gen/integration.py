@@ -203,15 +203,12 @@ def _module_in(folder: Path) -> GoModule | None:
 
 def _module_path(folder: Path) -> str | None:
     """The path its go.mod names, without reading the module's Go files (None: no go.mod)."""
+    from .gocmd import scan_go_mod
+
     try:
-        text = (folder / "go.mod").read_text()
+        return scan_go_mod((folder / "go.mod").read_text())[0] or None
     except FileNotFoundError:
         return None
-    for line in text.splitlines():
-        words = line.split("//", 1)[0].split()
-        if len(words) == 2 and words[0] == "module":
-            return words[1].strip('"')
-    return None
 
 
 class ModulesByPath(Mapping[str, GoModule]):

@@ -32,6 +32,8 @@ from pathlib import Path
 
 from servers import free_port, stop
 
+from overlay_gen.gocmd import scan_go_mod
+
 REPO = Path(__file__).resolve().parent.parent
 SOURCE = Path(__file__).resolve().parent / "kafka"
 BUILD_TIMEOUT = 900  # seconds
@@ -39,11 +41,8 @@ BUILD_TIMEOUT = 900  # seconds
 
 def _version() -> str:
     """kfake's version, as tests/kafka/go.mod requires it (the binary's folder is named for it)."""
-    for line in (SOURCE / "go.mod").read_text().splitlines():
-        words = line.split()
-        if words[:2] == ["require", "github.com/twmb/franz-go/pkg/kfake"]:
-            return words[2]
-    raise RuntimeError(f"{SOURCE / 'go.mod'}: no require of github.com/twmb/franz-go/pkg/kfake")
+    _, requires = scan_go_mod((SOURCE / "go.mod").read_text())
+    return requires["github.com/twmb/franz-go/pkg/kfake"][0]
 
 
 def kafka_binary(env: dict[str, str]) -> Path:
