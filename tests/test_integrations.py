@@ -13,7 +13,9 @@ real loopback connections and exits) is checked twice:
   it claims), run against the servers ``fixture.toml`` asks for, and the spans
   it exports to a real OTLP receiver are compared with
   ``fixture/expected-trace.toml`` (in which ``${NAME}`` stands for what a
-  server gave the fixture's variable NAME: its port).
+  server gave the fixture's variable NAME: its port); the metrics it exports
+  in the same run keep to the conventions' attributes, and match
+  ``fixture/expected-metrics.toml`` where the fixture has one (tests/metrics.py).
 
 ``fixture.toml`` (optional) says how to run it::
 
@@ -46,7 +48,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import go, otlp_env, overlay_gen
+from conftest import WITH_METRICS, go, otlp_env, overlay_gen
+from metrics import assert_metrics, load_expected_metrics
 from otlp import OtlpReceiver
 from traces import assert_trace, load_expected
 
@@ -217,7 +220,7 @@ def test_fixture_exports_the_expected_trace(
     run = subprocess.run(
         [str(root / "fixture")],
         cwd=root,
-        env=otlp_env(go_env, receiver, **extra),
+        env=otlp_env(go_env, receiver, **WITH_METRICS, **extra),
         capture_output=True,
         text=True,
         timeout=settings.get("timeout", 60),
@@ -226,6 +229,9 @@ def test_fixture_exports_the_expected_trace(
     spans = receiver.spans()
     # The expected trace may name what the servers gave the fixture: ${MEMCACHED_PORT}.
     assert_trace(load_expected(_fixture(integration) / "expected-trace.toml", extra), spans)
+    # Its metrics, where the fixture lists them; every fixture's keep to the conventions' attributes.
+    metrics = _fixture(integration) / "expected-metrics.toml"
+    assert_metrics(load_expected_metrics(metrics, extra) if metrics.exists() else (), receiver.metrics(), spans)
     for server, mark in marks:
         server.assert_propagated(spans, since=mark)
 

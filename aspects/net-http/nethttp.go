@@ -128,6 +128,9 @@ func (s *served) matched() string {
 }
 
 func startServer(_ http.ResponseWriter, req *http.Request) (*http.Request, func(status int)) {
+	if otelrt.Untraced(req.Context()) { // the runtime's own server: Prometheus scrapes
+		return req, func(int) {}
+	}
 	ctx := otel.GetTextMapPropagator().Extract(req.Context(), propagation.HeaderCarrier(req.Header))
 	scheme := "http"
 	if req.TLS != nil {

@@ -75,6 +75,10 @@ func install() {
 	if !autoexport.IsNoneSpanExporter(exporter) {
 		options = append(options, sdktrace.WithBatcher(exporter))
 	}
+	if meters := installMetrics(ctx, res); meters != nil {
+		options = append(options, sdktrace.WithSpanProcessor(newSpanMetrics(meters)),
+			sdktrace.WithSampler(recordingAll{samplerFromEnv()}))
+	}
 	provider = sdktrace.NewTracerProvider(options...)
 	otel.SetTracerProvider(layered{flushing: provider})
 	otel.SetTextMapPropagator(autoprop.NewTextMapPropagator())
@@ -93,6 +97,11 @@ func Shutdown() {
 		if err := provider.Shutdown(ctx); err != nil {
 			warn("flushing spans: %v", err)
 		}
+		if meterProvider != nil { // after the spans: the last of them are measured
+			if err := meterProvider.Shutdown(ctx); err != nil {
+				warn("flushing metrics: %v", err)
+			}
+		}
 	})
 }
 
@@ -105,6 +114,11 @@ func flush() {
 	defer cancel()
 	if err := provider.ForceFlush(ctx); err != nil {
 		warn("flushing spans: %v", err)
+	}
+	if meterProvider != nil {
+		if err := meterProvider.ForceFlush(ctx); err != nil {
+			warn("flushing metrics: %v", err)
+		}
 	}
 }
 
