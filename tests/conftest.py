@@ -147,6 +147,8 @@ def otlp_env(env: dict[str, str], receiver: OtlpReceiver, **extra: str) -> dict[
 # Metrics to the receiver, exported when the program exits (the interval outlasts every
 # fixture): one export of cumulative totals.
 WITH_METRICS = {"OTEL_METRICS_EXPORTER": "otlp", "OTEL_METRIC_EXPORT_INTERVAL": "600000"}
+# Log records to the receiver, flushed at exit as spans are.
+WITH_LOGS = {"OTEL_LOGS_EXPORTER": "otlp"}
 
 
 @pytest.fixture

@@ -15,7 +15,9 @@ real loopback connections and exits) is checked twice:
   ``fixture/expected-trace.toml`` (in which ``${NAME}`` stands for what a
   server gave the fixture's variable NAME: its port); the metrics it exports
   in the same run keep to the conventions' attributes, and match
-  ``fixture/expected-metrics.toml`` where the fixture has one (tests/metrics.py).
+  ``fixture/expected-metrics.toml`` where the fixture has one (tests/metrics.py);
+  a logging library's fixture exports its records too (OTEL_LOGS_EXPORTER=otlp),
+  compared with ``fixture/expected-logs.toml`` with what it printed (tests/logs.py).
 
 ``fixture.toml`` (optional) says how to run it::
 
@@ -48,7 +50,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import WITH_METRICS, go, otlp_env, overlay_gen
+from conftest import WITH_LOGS, WITH_METRICS, go, otlp_env, overlay_gen
+from logs import assert_logs, load_expected_logs
 from metrics import assert_metrics, load_expected_metrics
 from otlp import OtlpReceiver
 from traces import assert_trace, load_expected
@@ -217,10 +220,11 @@ def test_fixture_exports_the_expected_trace(
     # A server that records the trace context it receives checks it (tests/elasticsearch.py, genai.py,
     # moto_server.py).
     marks = [(server, server.mark()) for server in servers if hasattr(server, "assert_propagated")]
+    logs = _fixture(integration) / "expected-logs.toml"
     run = subprocess.run(
         [str(root / "fixture")],
         cwd=root,
-        env=otlp_env(go_env, receiver, **WITH_METRICS, **extra),
+        env=otlp_env(go_env, receiver, **WITH_METRICS, **(WITH_LOGS if logs.exists() else {}), **extra),
         capture_output=True,
         text=True,
         timeout=settings.get("timeout", 60),
@@ -232,6 +236,9 @@ def test_fixture_exports_the_expected_trace(
     # Its metrics, where the fixture lists them; every fixture's keep to the conventions' attributes.
     metrics = _fixture(integration) / "expected-metrics.toml"
     assert_metrics(load_expected_metrics(metrics, extra) if metrics.exists() else (), receiver.metrics(), spans)
+    # A logging library's fixture: what it printed and exported, with the ids of the spans it logged in.
+    if logs.exists():
+        assert_logs(load_expected_logs(logs, extra), receiver.logs(), spans, run.stdout + run.stderr)
     for server, mark in marks:
         server.assert_propagated(spans, since=mark)
 
