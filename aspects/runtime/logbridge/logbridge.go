@@ -77,7 +77,8 @@ func Emit(ctx context.Context, scope string, r Record) {
 
 // Value is a field's value as a log record's attribute value: numbers, booleans, strings and
 // byte slices as themselves, errors by their message, anything else as it
-// prints (fmt's %v; a TextMarshaler's text).
+// prints (fmt's %v; a TextMarshaler's text). A method that panics (a nil
+// pointer's) does not: the value is what fmt prints for it.
 func Value(v any) attribute.Value {
 	switch v := v.(type) {
 	case nil:
@@ -116,16 +117,25 @@ func Value(v any) attribute.Value {
 		return attribute.Int64Value(int64(v))
 	case time.Time:
 		return attribute.StringValue(v.Format(time.RFC3339Nano))
-	case error:
-		return attribute.StringValue(v.Error())
-	case fmt.Stringer:
-		return attribute.StringValue(v.String())
+	case error, fmt.Stringer:
+		return attribute.StringValue(fmt.Sprint(v)) // fmt survives a nil receiver or a panicking method
 	case encoding.TextMarshaler:
-		if text, err := v.MarshalText(); err == nil {
-			return attribute.StringValue(string(text))
+		if text, ok := marshalText(v); ok {
+			return attribute.StringValue(text)
 		}
 	}
 	return attribute.StringValue(fmt.Sprintf("%v", v))
+}
+
+// marshalText is v's text, unless MarshalText fails or panics (a nil pointer).
+func marshalText(v encoding.TextMarshaler) (text string, ok bool) {
+	defer func() {
+		if recover() != nil {
+			text, ok = "", false
+		}
+	}()
+	b, err := v.MarshalText()
+	return string(b), err == nil
 }
 
 func unsigned(v uint64) attribute.Value {

@@ -14,6 +14,14 @@ type text struct{}
 
 func (text) MarshalText() ([]byte, error) { return []byte("as text"), nil }
 
+type named struct{ name string }
+
+func (n *named) String() string { return n.name }
+
+type marshalled struct{ text string }
+
+func (m *marshalled) MarshalText() ([]byte, error) { return []byte(m.text), nil }
+
 func TestFieldValuesKeepTheirKind(t *testing.T) {
 	for _, c := range []struct {
 		in   any
@@ -29,6 +37,8 @@ func TestFieldValuesKeepTheirKind(t *testing.T) {
 		{text{}, attribute.StringValue("as text")},
 		{[]int{1, 2}, attribute.StringValue("[1 2]")},
 		{nil, attribute.Value{}},
+		{(*named)(nil), attribute.StringValue("<nil>")},
+		{(*marshalled)(nil), attribute.StringValue("<nil>")},
 	} {
 		if got := Value(c.in); got.Type() != c.want.Type() || got.Emit() != c.want.Emit() {
 			t.Errorf("Value(%#v) = %v, want %v", c.in, got, c.want)
