@@ -31,7 +31,10 @@
 // errors through package log) are correlated but not exported, so that a
 // failing export cannot feed itself. The lines log/slog's default handler
 // writes through the standard logger are slog's records (the log-slog
-// integration's): the hook is not called for them.
+// integration's): the hook is not called for them. The other way round,
+// after slog.SetDefault with a handler of the program's, the standard
+// logger writes to that handler: its records are log's here (ids at the end
+// of the message slog gets, exported with scope "log").
 //
 // This package compiles without the overlay, so that its tests run with go
 // test; hook only exists under it.
