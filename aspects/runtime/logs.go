@@ -11,6 +11,7 @@ package otelrt
 
 import (
 	"context"
+	"sync/atomic"
 
 	"go.opentelemetry.io/contrib/exporters/autoexport"
 	"go.opentelemetry.io/otel/log/global"
@@ -18,7 +19,10 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 )
 
-var loggerProvider *sdklog.LoggerProvider
+var (
+	loggerProvider *sdklog.LoggerProvider
+	logsExported   atomic.Bool // read by every logging call, from any goroutine
+)
 
 func installLogs(ctx context.Context, res *resource.Resource) {
 	exporter, err := autoexport.NewLogExporter(ctx)
@@ -31,8 +35,9 @@ func installLogs(ctx context.Context, res *resource.Resource) {
 	}
 	loggerProvider = sdklog.NewLoggerProvider(sdklog.WithResource(res), sdklog.WithProcessor(sdklog.NewBatchProcessor(exporter)))
 	global.SetLoggerProvider(loggerProvider)
+	logsExported.Store(true)
 }
 
 // LogsExported reports whether log records are exported: a bridge that
 // would convert a record for nothing asks first.
-func LogsExported() bool { return loggerProvider != nil }
+func LogsExported() bool { return logsExported.Load() }

@@ -194,16 +194,9 @@ func Untraced(ctx context.Context) bool {
 	return untraced
 }
 
-// startRuntimeMetrics starts the contrib runtime instrumentation with the
-// current conventions' metric names (go.memory.used...): its release for
-// this SDK names them so only when OTEL_GO_X_DEPRECATED_RUNTIME_METRICS is
-// false, which it reads when it starts; a program's own setting is kept.
+// startRuntimeMetrics starts the contrib runtime instrumentation: the
+// current conventions' metrics (go.memory.used, go.goroutine.count...).
 func startRuntimeMetrics() {
-	const deprecated = "OTEL_GO_X_DEPRECATED_RUNTIME_METRICS"
-	if _, set := os.LookupEnv(deprecated); !set {
-		os.Setenv(deprecated, "false")
-		defer os.Unsetenv(deprecated)
-	}
 	if err := runtimemetrics.Start(runtimemetrics.WithMeterProvider(meterProvider)); err != nil {
 		warn("runtime metrics: %v", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"math"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/log"
 	"go.opentelemetry.io/otel/log/global"
 	"go.opentelemetry.io/otel/trace"
@@ -51,7 +52,7 @@ type Record struct {
 	Severity     log.Severity
 	SeverityText string // the library's own name of the level
 	Body         string
-	Attributes   []log.KeyValue
+	Attributes   []attribute.KeyValue
 }
 
 // Emit sends the record to the runtime's LoggerProvider, through a logger
@@ -69,67 +70,67 @@ func Emit(ctx context.Context, scope string, r Record) {
 	record.SetObservedTimestamp(time.Now())
 	record.SetSeverity(r.Severity)
 	record.SetSeverityText(r.SeverityText)
-	record.SetBody(log.StringValue(r.Body))
+	record.SetBody(attribute.StringValue(r.Body))
 	record.AddAttributes(r.Attributes...)
 	global.GetLoggerProvider().Logger(scope).Emit(Context(ctx), record)
 }
 
-// Value is a field's value as a log value: numbers, booleans, strings and
+// Value is a field's value as a log record's attribute value: numbers, booleans, strings and
 // byte slices as themselves, errors by their message, anything else as it
 // prints (fmt's %v; a TextMarshaler's text).
-func Value(v any) log.Value {
+func Value(v any) attribute.Value {
 	switch v := v.(type) {
 	case nil:
-		return log.Value{}
+		return attribute.Value{}
 	case string:
-		return log.StringValue(v)
+		return attribute.StringValue(v)
 	case bool:
-		return log.BoolValue(v)
+		return attribute.BoolValue(v)
 	case int:
-		return log.IntValue(v)
+		return attribute.IntValue(v)
 	case int8:
-		return log.Int64Value(int64(v))
+		return attribute.Int64Value(int64(v))
 	case int16:
-		return log.Int64Value(int64(v))
+		return attribute.Int64Value(int64(v))
 	case int32:
-		return log.Int64Value(int64(v))
+		return attribute.Int64Value(int64(v))
 	case int64:
-		return log.Int64Value(v)
+		return attribute.Int64Value(v)
 	case uint8:
-		return log.Int64Value(int64(v))
+		return attribute.Int64Value(int64(v))
 	case uint16:
-		return log.Int64Value(int64(v))
+		return attribute.Int64Value(int64(v))
 	case uint32:
-		return log.Int64Value(int64(v))
+		return attribute.Int64Value(int64(v))
 	case uint:
 		return unsigned(uint64(v))
 	case uint64:
 		return unsigned(v)
 	case float32:
-		return log.Float64Value(float64(v))
+		return attribute.Float64Value(float64(v))
 	case float64:
-		return log.Float64Value(v)
+		return attribute.Float64Value(v)
 	case []byte:
-		return log.BytesValue(v)
+		return attribute.ByteSliceValue(v)
 	case time.Duration:
-		return log.Int64Value(int64(v))
+		return attribute.Int64Value(int64(v))
 	case time.Time:
-		return log.StringValue(v.Format(time.RFC3339Nano))
+		return attribute.StringValue(v.Format(time.RFC3339Nano))
 	case error:
-		return log.StringValue(v.Error())
+		return attribute.StringValue(v.Error())
 	case fmt.Stringer:
-		return log.StringValue(v.String())
+		return attribute.StringValue(v.String())
 	case encoding.TextMarshaler:
 		if text, err := v.MarshalText(); err == nil {
-			return log.StringValue(string(text))
+			return attribute.StringValue(string(text))
 		}
 	}
-	return log.StringValue(fmt.Sprintf("%v", v))
+	return attribute.StringValue(fmt.Sprintf("%v", v))
 }
 
-func unsigned(v uint64) log.Value {
+func unsigned(v uint64) attribute.Value {
 	if v > math.MaxInt64 {
-		return log.StringValue(fmt.Sprint(v))
+		return attribute.StringValue(fmt.Sprint(v))
 	}
-	return log.Int64Value(int64(v))
+	return attribute.Int64Value(int64(v))
 }
