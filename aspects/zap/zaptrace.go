@@ -1,0 +1,196 @@
+// Package zaptrace connects go.uber.org/zap, as overlay-gen rewrites it, to
+// OpenTelemetry, through two hooks that overlay-gen.invalid/zaptrace/hook
+// sets:
+//
+//   - Fields, called by (*zapcore.CheckedEntry).Write, the one path every
+//     record of every Logger and SugaredLogger takes to its cores: a record
+//     logged inside a span gets trace_id and span_id fields (lower-case hex),
+//     which the program's own encoder prints like any field. The record's
+//     context is a context.Context passed as a field (zap.Any("ctx", ctx),
+//     as the otelzap bridge accepts it), else the goroutine's active span.
+//   - Core, called by zap.New (which every constructor of a Logger calls:
+//     NewProduction, NewDevelopment, NewExample, Config.Build): the Logger
+//     writes through the program's core and, teed beside it, a core that
+//     sends each record the program's core would write at its level to the
+//     runtime's LoggerProvider through the OpenTelemetry contrib bridge
+//     otelzap (OTEL_LOGS_EXPORTER; none: nothing is converted).
+//
+// overlay-gen links this package into programs that use zap; it only exists
+// under overlay-gen's overlay.
+package zaptrace
+
+import (
+	"context"
+	"sync"
+
+	"go.opentelemetry.io/contrib/bridges/otelzap"
+	"go.opentelemetry.io/otel/log/global"
+	"go.uber.org/zap/zapcore"
+
+	"overlay-gen.invalid/otelrt/logbridge"
+)
+
+// Scope is the instrumentation scope of the exported records of unnamed
+// loggers (otelzap gives a named logger's records its name as scope).
+const Scope = "go.uber.org/zap"
+
+// idMarker tells the id fields Fields adds from the program's own: the export
+// core leaves them out, the exported record carries the ids as its trace
+// context.
+type idMarker struct{}
+
+// Fields is fields with trace_id and span_id added when the record's context
+// (Context) holds a span, in a copy: the caller's slice is never written to.
+// A record that already has a trace_id field is left as it is.
+func Fields(fields []zapcore.Field) []zapcore.Field {
+	for i := range fields {
+		if fields[i].Key == logbridge.TraceIDKey {
+			return fields
+		}
+	}
+	traceID, spanID, ok := logbridge.IDs(recordContext(fields))
+	if !ok {
+		return fields
+	}
+	out := make([]zapcore.Field, len(fields), len(fields)+2)
+	copy(out, fields)
+	return append(out, idField(logbridge.TraceIDKey, traceID), idField(logbridge.SpanIDKey, spanID))
+}
+
+func idField(key, id string) zapcore.Field {
+	return zapcore.Field{Key: key, Type: zapcore.StringType, String: id, Interface: idMarker{}}
+}
+
+// recordContext is the last context.Context among the fields (otelzap's
+// rule), or nil.
+func recordContext(fields []zapcore.Field) context.Context {
+	var ctx context.Context
+	for i := range fields {
+		if c, ok := fields[i].Interface.(context.Context); ok && c != nil {
+			ctx = c
+		}
+	}
+	return ctx
+}
+
+// Core is core teed with the export core; nil stays nil (zap.New makes a
+// no-op Logger of it), and a core Core made already is not teed twice.
+func Core(core zapcore.Core) zapcore.Core {
+	if core == nil {
+		return nil
+	}
+	if _, ok := core.(*teeCore); ok {
+		return core
+	}
+	return &teeCore{program: core, export: &exportCore{}}
+}
+
+// teeCore is what a Logger writes through: the program's core, unchanged,
+// and beside it the export core, for the records the program's core is
+// enabled for.
+type teeCore struct {
+	program zapcore.Core
+	export  *exportCore
+}
+
+func (c *teeCore) Enabled(level zapcore.Level) bool { return c.program.Enabled(level) }
+
+// Level keeps Logger.Level and zapcore.LevelOf saying the program's level.
+func (c *teeCore) Level() zapcore.Level { return zapcore.LevelOf(c.program) }
+
+func (c *teeCore) With(fields []zapcore.Field) zapcore.Core {
+	return &teeCore{program: c.program.With(fields), export: c.export.with(fields)}
+}
+
+func (c *teeCore) Check(ent zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
+	ce = c.program.Check(ent, ce)
+	if logbridge.Exported() && c.program.Enabled(ent.Level) {
+		ce = ce.AddCore(ent, c.export)
+	}
+	return ce
+}
+
+// Write is for code that writes to a Logger's core itself, without Check.
+func (c *teeCore) Write(ent zapcore.Entry, fields []zapcore.Field) error {
+	err := c.program.Write(ent, fields)
+	if logbridge.Exported() {
+		_ = c.export.Write(ent, fields)
+	}
+	return err
+}
+
+func (c *teeCore) Sync() error { return c.program.Sync() }
+
+// exportCore sends records to the runtime's LoggerProvider through otelzap.
+// It keeps the With fields and makes its otelzap core at its first record, so
+// nothing is converted when records are not exported, and a Logger made
+// before the runtime started (a package variable) exports as well.
+type exportCore struct {
+	fields []zapcore.Field // With's, oldest first; never appended to in place
+	once   sync.Once
+	otel   zapcore.Core
+}
+
+var baseCore = sync.OnceValue(func() zapcore.Core {
+	return otelzap.NewCore(Scope, otelzap.WithLoggerProvider(global.GetLoggerProvider()))
+})
+
+func (c *exportCore) core() zapcore.Core {
+	c.once.Do(func() {
+		c.otel = baseCore()
+		if len(c.fields) > 0 {
+			c.otel = c.otel.With(c.fields)
+		}
+	})
+	return c.otel
+}
+
+func (c *exportCore) with(fields []zapcore.Field) *exportCore {
+	if len(fields) == 0 {
+		return c
+	}
+	return &exportCore{fields: append(c.fields[:len(c.fields):len(c.fields)], fields...)}
+}
+
+func (c *exportCore) Enabled(zapcore.Level) bool { return logbridge.Exported() }
+
+func (c *exportCore) With(fields []zapcore.Field) zapcore.Core { return c.with(fields) }
+
+func (c *exportCore) Check(ent zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
+	if !logbridge.Exported() {
+		return ce
+	}
+	return ce.AddCore(ent, c)
+}
+
+// Write hands otelzap the record's fields without the id fields, and last the
+// record's context (Context): otelzap emits with the last context among the
+// fields, and takes none as an attribute.
+func (c *exportCore) Write(ent zapcore.Entry, fields []zapcore.Field) error {
+	if !logbridge.Exported() {
+		return nil
+	}
+	return c.core().Write(ent, exportFields(fields))
+}
+
+// exportFields is what otelzap gets of a record's fields: a copy without the
+// id fields, the record's context (Context) last. It has one always, so that
+// the record's trace context is never an earlier record's (otelzap before
+// v0.21 kept the last context it saw on the core).
+func exportFields(fields []zapcore.Field) []zapcore.Field {
+	out := make([]zapcore.Field, 0, len(fields)+1)
+	for _, f := range fields {
+		if _, ours := f.Interface.(idMarker); !ours {
+			out = append(out, f)
+		}
+	}
+	ctx := logbridge.Context(recordContext(fields))
+	return append(out, zapcore.Field{Key: "context", Type: zapcore.SkipType, Interface: ctx})
+}
+
+func (c *exportCore) Sync() error {
+	if c.otel == nil {
+		return nil
+	}
+	return c.otel.Sync()
+}
