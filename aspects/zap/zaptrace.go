@@ -104,7 +104,9 @@ func (c *teeCore) With(fields []zapcore.Field) zapcore.Core {
 
 func (c *teeCore) Check(ent zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
 	ce = c.program.Check(ent, ce)
-	if logbridge.Exported() && c.program.Enabled(ent.Level) {
+	// The export core is added itself, not otelzap's (whose Check would add
+	// otelzap's core), so that its Write gets the record first.
+	if logbridge.Exported() && c.program.Enabled(ent.Level) && c.export.core().Enabled(ent.Level) {
 		ce = ce.AddCore(ent, c.export)
 	}
 	return ce
