@@ -1,15 +1,18 @@
 // Package zaptrace connects go.uber.org/zap, as overlay-gen rewrites it, to
-// OpenTelemetry, through two hooks that overlay-gen.invalid/zaptrace/hook
-// sets:
+// OpenTelemetry:
 //
-//   - Fields, called by (*zapcore.CheckedEntry).Write, the one path every
+//   - Fields, called by (*zapcore.CheckedEntry).Write (through a hook variable
+//     that overlay-gen.invalid/zaptrace/hook sets), the one path every
 //     record of every Logger and SugaredLogger takes to its cores: a record
 //     logged inside a span gets trace_id and span_id fields (lower-case hex),
 //     which the program's own encoder prints like any field. The record's
 //     context is a context.Context passed as a field (zap.Any("ctx", ctx),
 //     as the otelzap bridge accepts it), else the goroutine's active span.
-//   - Core, called by zap.New (which every constructor of a Logger calls:
-//     NewProduction, NewDevelopment, NewExample, Config.Build): the Logger
+//   - Core, called by zap.New itself (which every constructor of a Logger
+//     calls: NewProduction, NewDevelopment, NewExample, Config.Build), so
+//     that a Logger built in any package's initialisation, before the hook
+//     package's init has run, is teed too. This package therefore imports
+//     zapcore but never zap (an import cycle otherwise). The Logger
 //     writes through the program's core and, teed beside it, a core that
 //     sends each record the program's core would write at its level to the
 //     runtime's LoggerProvider through the OpenTelemetry contrib bridge
