@@ -14,12 +14,14 @@
 //     package's init has run, is teed too. This package therefore imports
 //     zapcore but never zap (an import cycle otherwise). The Logger
 //     writes through the program's core and, teed beside it, a core that
-//     sends each record the program's core would write at its level to the
-//     runtime's LoggerProvider through the OpenTelemetry contrib bridge
-//     otelzap (OTEL_LOGS_EXPORTER; none: nothing is converted).
+//     sends each record the program's core takes to the runtime's
+//     LoggerProvider through the OpenTelemetry contrib bridge otelzap
+//     (OTEL_LOGS_EXPORTER; none: nothing is converted).
+//   - WrapCore, called by zap.WrapCore: the option's function wraps or
+//     replaces the program's core, and the export core stays beside it.
 //
-// overlay-gen links this package into programs that use zap; it only exists
-// under overlay-gen's overlay.
+// overlay-gen links this package into programs that use zap (zap itself
+// imports it under the overlay); it only exists under overlay-gen's overlay.
 package zaptrace
 
 import (
@@ -88,6 +90,27 @@ func Core(core zapcore.Core) zapcore.Core {
 	return &teeCore{program: core, export: &exportCore{}}
 }
 
+// WrapCore is f, applied by a WrapCore option, made to wrap or replace the
+// program's core only: the result is teed with the same export core (and its
+// With fields), so a Logger whose core f replaces still exports, and one whose
+// core f tees with its own is not exported twice.
+func WrapCore(f func(zapcore.Core) zapcore.Core) func(zapcore.Core) zapcore.Core {
+	if f == nil {
+		return nil
+	}
+	return func(core zapcore.Core) zapcore.Core {
+		t, ok := core.(*teeCore)
+		if !ok {
+			return f(core)
+		}
+		wrapped := f(t.program)
+		if wrapped == nil {
+			return nil
+		}
+		return &teeCore{program: wrapped, export: t.export}
+	}
+}
+
 // teeCore is what a Logger writes through: the program's core, unchanged,
 // and beside it the export core, for the records the program's core is
 // enabled for.
@@ -106,13 +129,23 @@ func (c *teeCore) With(fields []zapcore.Field) zapcore.Core {
 }
 
 func (c *teeCore) Check(ent zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
-	ce = c.program.Check(ent, ce)
-	// The export core is added itself, not otelzap's (whose Check would add
-	// otelzap's core), so that its Write gets the record first.
-	if logbridge.Exported() && c.program.Enabled(ent.Level) && c.export.core().Enabled(ent.Level) {
-		ce = ce.AddCore(ent, c.export)
+	out := c.program.Check(ent, ce)
+	if !logbridge.Exported() {
+		return out
 	}
-	return ce
+	return c.check(ent, ce, out)
+}
+
+// check adds the export core to out, what the program's core made of ce, when
+// the program's core takes the record: when Logger.check asked (ce nil), out
+// says whether it did (a sampler's drop, a level filter's); when a core above
+// already holds ce, its level. The export core is added itself, not otelzap's
+// (whose Check would add otelzap's core), so that its Write gets the record.
+func (c *teeCore) check(ent zapcore.Entry, ce, out *zapcore.CheckedEntry) *zapcore.CheckedEntry {
+	if (ce == nil && out == nil) || !c.program.Enabled(ent.Level) || !c.export.core().Enabled(ent.Level) {
+		return out
+	}
+	return out.AddCore(ent, c.export)
 }
 
 // Write is for code that writes to a Logger's core itself, without Check.

@@ -3,6 +3,7 @@ package zaptrace
 import (
 	"context"
 	"testing"
+	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -117,5 +118,42 @@ func TestWithKeepsItsFieldsForTheExportWithoutSharingThem(t *testing.T) {
 	}
 	if b.otel != nil || c.otel != nil {
 		t.Fatal("With converted fields before any record was exported")
+	}
+}
+
+func TestWrapCoreKeepsTheExportBesideWhatReplacesTheProgramsCore(t *testing.T) {
+	program, _ := observer.New(zapcore.InfoLevel)
+	teed := Core(program).With([]zapcore.Field{zap.String("shop", "north")}).(*teeCore)
+	replacement, logs := observer.New(zapcore.WarnLevel)
+	var given zapcore.Core
+	got := WrapCore(func(core zapcore.Core) zapcore.Core { given = core; return replacement })(teed)
+	tee, ok := got.(*teeCore)
+	if !ok || tee.program != replacement || tee.export != teed.export || given != teed.program {
+		t.Fatalf("WrapCore gave %#v (f was given %#v), want the replacement teed with the same export core", got, given)
+	}
+	zap.New(got).Warn("replaced")
+	if logs.Len() != 1 {
+		t.Fatalf("the replacement got %d records", logs.Len())
+	}
+	// A core that is not teed (NewNop's) is f's alone; a nil f stays nil, as zap takes it.
+	if plain := WrapCore(func(c zapcore.Core) zapcore.Core { return c })(program); plain != program || WrapCore(nil) != nil {
+		t.Fatal("WrapCore teed a core that was not")
+	}
+}
+
+func TestTheExportTakesWhatTheProgramsCoreTakes(t *testing.T) {
+	program, _ := observer.New(zapcore.InfoLevel)
+	sampled := zapcore.NewSamplerWithOptions(program, time.Minute, 1, 0)
+	tee := Core(sampled).(*teeCore)
+	tee.export.once.Do(func() {}) // an otelzap core would need the runtime's provider
+	tee.export.otel = program
+	ent := zapcore.Entry{Level: zapcore.InfoLevel, Message: "stock checked"}
+	first := tee.check(ent, nil, sampled.Check(ent, nil))
+	second := tee.check(ent, nil, sampled.Check(ent, nil))
+	if first == nil || second != nil {
+		t.Fatalf("the sampler's first record gave %v, its second %v: want the first only", first, second)
+	}
+	if debug := tee.check(zapcore.Entry{Level: zapcore.DebugLevel}, nil, nil); debug != nil {
+		t.Fatal("a record below the program's level is exported")
 	}
 }
