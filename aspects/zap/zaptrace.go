@@ -93,7 +93,8 @@ func Core(core zapcore.Core) zapcore.Core {
 // WrapCore is f, applied by a WrapCore option, made to wrap or replace the
 // program's core only: the result is teed with the same export core (and its
 // With fields), so a Logger whose core f replaces still exports, and one whose
-// core f tees with its own is not exported twice.
+// core f tees with its own is not exported twice. A core that is not teed
+// (zap.NewNop's, which zap.New never saw) is teed once f has replaced it.
 func WrapCore(f func(zapcore.Core) zapcore.Core) func(zapcore.Core) zapcore.Core {
 	if f == nil {
 		return nil
@@ -101,7 +102,7 @@ func WrapCore(f func(zapcore.Core) zapcore.Core) func(zapcore.Core) zapcore.Core
 	return func(core zapcore.Core) zapcore.Core {
 		t, ok := core.(*teeCore)
 		if !ok {
-			return f(core)
+			return Core(f(core))
 		}
 		wrapped := f(t.program)
 		if wrapped == nil {

@@ -135,9 +135,13 @@ func TestWrapCoreKeepsTheExportBesideWhatReplacesTheProgramsCore(t *testing.T) {
 	if logs.Len() != 1 {
 		t.Fatalf("the replacement got %d records", logs.Len())
 	}
-	// A core that is not teed (NewNop's) is f's alone; a nil f stays nil, as zap takes it.
-	if plain := WrapCore(func(c zapcore.Core) zapcore.Core { return c })(program); plain != program || WrapCore(nil) != nil {
-		t.Fatal("WrapCore teed a core that was not")
+	// A core that is not teed (NewNop's) is teed once replaced; a nil f stays nil, as zap takes it.
+	nop := zapcore.NewNopCore()
+	if got, ok := WrapCore(func(zapcore.Core) zapcore.Core { return replacement })(nop).(*teeCore); !ok || got.program != replacement {
+		t.Fatalf("WrapCore of a core that is not teed gave %#v, want the replacement teed", got)
+	}
+	if WrapCore(nil) != nil {
+		t.Fatal("WrapCore(nil) is not nil")
 	}
 }
 
