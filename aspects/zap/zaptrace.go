@@ -7,7 +7,8 @@
 //     logged inside a span gets trace_id and span_id fields (lower-case hex),
 //     which the program's own encoder prints like any field. The record's
 //     context is a context.Context passed as a field (zap.Any("ctx", ctx),
-//     as the otelzap bridge accepts it), else the goroutine's active span.
+//     as the otelzap bridge accepts it) of the record, else of its Logger's
+//     With, else the goroutine's active span.
 //   - Core, called by zap.New itself (which every constructor of a Logger
 //     calls: NewProduction, NewDevelopment, NewExample, Config.Build), so
 //     that a Logger built in any package's initialisation, before the hook
@@ -45,15 +46,22 @@ const Scope = "go.uber.org/zap"
 type idMarker struct{}
 
 // Fields is fields with trace_id and span_id added when the record's context
-// (Context) holds a span, in a copy: the caller's slice is never written to.
+// holds a span, in a copy: the caller's slice is never written to. The
+// record's context is the last context.Context among its fields, else the
+// one its Logger's With fields gave (a contextCore among the cores the record
+// is written to), else the goroutine's active span (logbridge.Context).
 // A record that already has a trace_id field is left as it is.
-func Fields(fields []zapcore.Field) []zapcore.Field {
+func Fields(cores []zapcore.Core, fields []zapcore.Field) []zapcore.Field {
 	for i := range fields {
 		if fields[i].Key == logbridge.TraceIDKey {
 			return fields
 		}
 	}
-	traceID, spanID, ok := logbridge.IDs(recordContext(fields))
+	ctx := recordContext(fields)
+	if ctx == nil {
+		ctx = withContext(cores)
+	}
+	traceID, spanID, ok := logbridge.IDs(ctx)
 	if !ok {
 		return fields
 	}
@@ -76,6 +84,31 @@ func recordContext(fields []zapcore.Field) context.Context {
 		}
 	}
 	return ctx
+}
+
+// contextCore carries the context a Logger's With fields gave to Fields, in
+// the CheckedEntry of each record the Logger's core takes: the With fields
+// are in the cores already, not among the record's. It writes nothing.
+type contextCore struct{ ctx context.Context }
+
+func (*contextCore) Enabled(zapcore.Level) bool { return false }
+
+func (c *contextCore) With([]zapcore.Field) zapcore.Core { return c }
+
+func (*contextCore) Check(_ zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry { return ce }
+
+func (*contextCore) Write(zapcore.Entry, []zapcore.Field) error { return nil }
+
+func (*contextCore) Sync() error { return nil }
+
+// withContext is the context of the first contextCore among cores, or nil.
+func withContext(cores []zapcore.Core) context.Context {
+	for _, core := range cores {
+		if c, ok := core.(*contextCore); ok {
+			return c.ctx
+		}
+	}
+	return nil
 }
 
 // Core is core teed with the export core; nil stays nil (zap.New makes a
@@ -108,7 +141,7 @@ func WrapCore(f func(zapcore.Core) zapcore.Core) func(zapcore.Core) zapcore.Core
 		if wrapped == nil {
 			return nil
 		}
-		return &teeCore{program: wrapped, export: t.export}
+		return &teeCore{program: wrapped, export: t.export, with: t.with}
 	}
 }
 
@@ -118,6 +151,7 @@ func WrapCore(f func(zapcore.Core) zapcore.Core) func(zapcore.Core) zapcore.Core
 type teeCore struct {
 	program zapcore.Core
 	export  *exportCore
+	with    *contextCore // the context With's fields gave, nil: none
 }
 
 func (c *teeCore) Enabled(level zapcore.Level) bool { return c.program.Enabled(level) }
@@ -126,11 +160,18 @@ func (c *teeCore) Enabled(level zapcore.Level) bool { return c.program.Enabled(l
 func (c *teeCore) Level() zapcore.Level { return zapcore.LevelOf(c.program) }
 
 func (c *teeCore) With(fields []zapcore.Field) zapcore.Core {
-	return &teeCore{program: c.program.With(fields), export: c.export.with(fields)}
+	with := c.with
+	if ctx := recordContext(fields); ctx != nil {
+		with = &contextCore{ctx}
+	}
+	return &teeCore{program: c.program.With(fields), export: c.export.with(fields), with: with}
 }
 
 func (c *teeCore) Check(ent zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
 	out := c.program.Check(ent, ce)
+	if c.with != nil && out != nil {
+		out = out.AddCore(ent, c.with)
+	}
 	if !logbridge.Exported() {
 		return out
 	}
@@ -209,22 +250,26 @@ func (c *exportCore) Write(ent zapcore.Entry, fields []zapcore.Field) error {
 	if !logbridge.Exported() {
 		return nil
 	}
-	return c.core().Write(ent, exportFields(fields))
+	return c.core().Write(ent, exportFields(c.fields, fields))
 }
 
 // exportFields is what otelzap gets of a record's fields: a copy without the
-// id fields, the record's context (Context) last. It has one always, so that
+// id fields, and last the record's context as Fields takes it (its fields',
+// else its With fields', else the active span's). It has one always, so that
 // the record's trace context is never an earlier record's (otelzap before
 // v0.21 kept the last context it saw on the core).
-func exportFields(fields []zapcore.Field) []zapcore.Field {
+func exportFields(with, fields []zapcore.Field) []zapcore.Field {
 	out := make([]zapcore.Field, 0, len(fields)+1)
 	for _, f := range fields {
 		if _, ours := f.Interface.(idMarker); !ours {
 			out = append(out, f)
 		}
 	}
-	ctx := logbridge.Context(recordContext(fields))
-	return append(out, zapcore.Field{Key: "context", Type: zapcore.SkipType, Interface: ctx})
+	ctx := recordContext(fields)
+	if ctx == nil {
+		ctx = recordContext(with)
+	}
+	return append(out, zapcore.Field{Key: "context", Type: zapcore.SkipType, Interface: logbridge.Context(ctx)})
 }
 
 func (c *exportCore) Sync() error {

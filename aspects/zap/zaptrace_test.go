@@ -31,7 +31,7 @@ func TestFieldsAddTheContextsIDsToACopy(t *testing.T) {
 	ctx, sc := spanContext(t)
 	given := make([]zapcore.Field, 2, 8) // room to append: Fields must not use it
 	given[0], given[1] = zap.Any("ctx", ctx), zap.Int("order", 7)
-	got := Fields(given)
+	got := Fields(nil, given)
 	if len(got) != 4 || &got[0] == &given[0] {
 		t.Fatalf("Fields = %v, want a copy with two fields more", got)
 	}
@@ -49,16 +49,16 @@ func TestFieldsAddTheContextsIDsToACopy(t *testing.T) {
 
 func TestFieldsWithoutASpanAreTheCallers(t *testing.T) {
 	given := []zapcore.Field{zap.Any("ctx", context.Background()), zap.String("k", "v")}
-	if got := Fields(given); len(got) != 2 || &got[0] != &given[0] {
+	if got := Fields(nil, given); len(got) != 2 || &got[0] != &given[0] {
 		t.Fatalf("Fields = %v, want the caller's slice", got)
 	}
-	if got := Fields(nil); got != nil {
-		t.Fatalf("Fields(nil) = %v", got)
+	if got := Fields(nil, nil); got != nil {
+		t.Fatalf("Fields(nil, nil) = %v", got)
 	}
 	// A record that has its own trace_id keeps it.
 	ctx, _ := spanContext(t)
 	own := []zapcore.Field{zap.Any("ctx", ctx), zap.String("trace_id", "mine")}
-	if got := Fields(own); len(got) != 2 {
+	if got := Fields(nil, own); len(got) != 2 {
 		t.Fatalf("Fields = %v, want the record's own trace_id only", got)
 	}
 }
@@ -66,7 +66,7 @@ func TestFieldsWithoutASpanAreTheCallers(t *testing.T) {
 func TestTheLastContextIsTheRecords(t *testing.T) {
 	first, _ := spanContext(t)
 	second, sc := spanContext(t)
-	got := keys(Fields([]zapcore.Field{zap.Any("a", first), zap.Any("b", second)}))
+	got := keys(Fields(nil, []zapcore.Field{zap.Any("a", first), zap.Any("b", second)}))
 	if got["span_id"].String != sc.SpanID().String() {
 		t.Fatalf("span_id %q, want the last context's %s", got["span_id"].String, sc.SpanID())
 	}
@@ -74,8 +74,8 @@ func TestTheLastContextIsTheRecords(t *testing.T) {
 
 func TestTheExportedFieldsLeaveTheIDsOutAndEndWithTheContext(t *testing.T) {
 	ctx, sc := spanContext(t)
-	given := Fields([]zapcore.Field{zap.Any("ctx", ctx), zap.Int("order", 7)})
-	got := exportFields(given)
+	given := Fields(nil, []zapcore.Field{zap.Any("ctx", ctx), zap.Int("order", 7)})
+	got := exportFields(nil, given)
 	if len(got) != 3 || got[1].Key != "order" {
 		t.Fatalf("exportFields = %v, want ctx, order and the record's context", got)
 	}
@@ -84,7 +84,7 @@ func TestTheExportedFieldsLeaveTheIDsOutAndEndWithTheContext(t *testing.T) {
 		t.Fatalf("last field %+v, want the record's context, skipped by encoders", got[2])
 	}
 	// No context among the fields: one all the same, so otelzap never keeps an earlier record's.
-	none := exportFields([]zapcore.Field{zap.Int("order", 7)})
+	none := exportFields(nil, []zapcore.Field{zap.Int("order", 7)})
 	if _, ok := none[len(none)-1].Interface.(context.Context); !ok {
 		t.Fatalf("exportFields = %v, want a context last", none)
 	}
@@ -159,5 +159,32 @@ func TestTheExportTakesWhatTheProgramsCoreTakes(t *testing.T) {
 	}
 	if debug := tee.check(zapcore.Entry{Level: zapcore.DebugLevel}, nil, nil); debug != nil {
 		t.Fatal("a record below the program's level is exported")
+	}
+}
+
+func TestAContextGivenToWithIsTheRecordsWhenItHasNone(t *testing.T) {
+	withCtx, withSpan := spanContext(t)
+	own, ownSpan := spanContext(t)
+	program, _ := observer.New(zapcore.InfoLevel)
+	teed := Core(program).With([]zapcore.Field{zap.Any("ctx", withCtx)}).With([]zapcore.Field{zap.Int("n", 1)})
+	ent := zapcore.Entry{Level: zapcore.InfoLevel, Message: "m"}
+	ce := teed.Check(ent, nil)
+	if ce == nil {
+		t.Fatal("the program's core did not take the record")
+	}
+	cores := []zapcore.Core{program, teed.(*teeCore).with}
+	if got := keys(Fields(cores, nil)); got["span_id"].String != withSpan.SpanID().String() {
+		t.Fatalf("span_id %q, want With's context's %s", got["span_id"].String, withSpan.SpanID())
+	}
+	if got := keys(Fields(cores, []zapcore.Field{zap.Any("ctx", own)})); got["span_id"].String != ownSpan.SpanID().String() {
+		t.Fatalf("span_id %q, want the record's own context's %s", got["span_id"].String, ownSpan.SpanID())
+	}
+	exported := exportFields(teed.(*teeCore).export.fields, nil)
+	last := exported[len(exported)-1].Interface.(context.Context)
+	if trace.SpanContextFromContext(last).SpanID() != withSpan.SpanID() {
+		t.Fatal("the export's context is not With's")
+	}
+	if Core(program).(*teeCore).with != nil {
+		t.Fatal("a Logger without a With context carries one")
 	}
 }
