@@ -6,6 +6,7 @@ An expected-metrics file is TOML, next to a fixture's expected-trace.toml::
     name = "http.server.request.duration"
     unit = "s"                       # required
     kind = "histogram"               # default "histogram"; "sum" or "gauge"
+    scope = "overlay-gen/pgx"        # optional: the instrumentation scope (a span's, for span metrics)
     attributes = { "http.route" = "/users/{id}", "http.response.status_code" = 200 }
     # a value that differs on every run (a port): { any = "int" } (or "string", "bool", "float")
     count = 2                        # a histogram's count of measurements (optional)
@@ -33,7 +34,7 @@ import attrs
 from otlp import MetricPoint, Span, latest
 from traces import ExpectedTraceError, check_value, fmt, read_expected, same_value
 
-METRIC_KEYS = frozenset({"name", "unit", "kind", "attributes", "count", "value"})
+METRIC_KEYS = frozenset({"name", "unit", "kind", "scope", "attributes", "count", "value"})
 METRIC_KINDS = frozenset({"histogram", "sum", "gauge"})
 # Attributes of spans that no metric may carry: unbounded values.
 HIGH_CARDINALITY = frozenset(
@@ -62,9 +63,10 @@ class ExpectedSeries:
     attributes: dict[str, Any] = attrs.field(factory=dict)
     count: int | None = None
     value: float | int | None = None
+    scope: str | None = None  # None: any
 
     def describe(self) -> str:
-        return f"{self.name} {fmt(self.attributes)}"
+        return f"{self.name}{f' ({self.scope})' if self.scope else ''} {fmt(self.attributes)}"
 
 
 def load_expected_metrics(path: str | Path, variables: Mapping[str, str] | None = None) -> tuple[ExpectedSeries, ...]:
@@ -110,7 +112,10 @@ def _parse_series(table: dict[str, Any], key: str, fail: Any) -> ExpectedSeries:
     value = table.get("value")
     if value is not None and (kind == "histogram" or not isinstance(value, int | float) or isinstance(value, bool)):
         raise fail(f"{key}.value", "a sum's or gauge's value, a number")
-    return ExpectedSeries(table["name"], table["unit"], kind, checked, count, value)
+    scope = table.get("scope")
+    if scope is not None and not isinstance(scope, str):
+        raise fail(f"{key}.scope", "a string")
+    return ExpectedSeries(table["name"], table["unit"], kind, checked, count, value, scope)
 
 
 def compare_metrics(expected: Iterable[ExpectedSeries], points: Iterable[MetricPoint]) -> list[str]:
@@ -123,7 +128,10 @@ def compare_metrics(expected: Iterable[ExpectedSeries], points: Iterable[MetricP
         candidates = [
             i
             for i, got in enumerate(series)
-            if i not in matched and got.name == want.name and _same_attributes(got.attributes, want.attributes)
+            if i not in matched
+            and got.name == want.name
+            and want.scope in (None, got.scope)
+            and _same_attributes(got.attributes, want.attributes)
         ]
         if not candidates:
             diffs.append(f"{want.describe()}: no such series")
@@ -169,7 +177,7 @@ def assert_metrics(expected: Iterable[ExpectedSeries], points: Iterable[MetricPo
     diffs = invariant_diffs(points, spans) + compare_metrics(expected, points)
     if diffs:
         received = "\n".join(
-            f"  {p.name} [{p.kind}, {p.unit}] {fmt(p.attributes)} count={p.count} value={p.value}"
+            f"  {p.name} [{p.kind}, {p.unit}, {p.scope}] {fmt(p.attributes)} count={p.count} value={p.value}"
             for p in latest(points)
         )
         raise AssertionError("metrics differ:\n  " + "\n  ".join(diffs) + "\nreceived series:\n" + received)
