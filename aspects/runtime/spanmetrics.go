@@ -138,25 +138,35 @@ func lookup(attrs []attribute.KeyValue, key attribute.Key) (attribute.Value, boo
 	return attribute.Value{}, false
 }
 
+// maxKept bounds a convention's keep list, error.type's fallback included.
+const maxKept = 12
+
+// kept is the attributes a metric keeps of one span, in the convention's
+// order, on the stack.
+type kept [maxKept]attribute.KeyValue
+
 // metricAttributes are the span's attributes the convention keeps; a
 // temporary or anonymous destination's name is left out (its template
 // stays), and a failed span without error.type gets "_OTHER".
-func (c *convention) metricAttributes(attrs []attribute.KeyValue, failed bool) []attribute.KeyValue {
-	out := make([]attribute.KeyValue, 0, len(c.keep))
+func (c *convention) metricAttributes(attrs []attribute.KeyValue, failed bool) (out kept, n int) {
+	hidden := c.family == "messaging.system" &&
+		(flag(attrs, "messaging.destination.temporary") || flag(attrs, "messaging.destination.anonymous"))
+	hasError := false
 	for _, key := range c.keep {
+		if hidden && key == "messaging.destination.name" {
+			continue
+		}
 		if value, ok := lookup(attrs, key); ok {
-			out = append(out, attribute.KeyValue{Key: key, Value: value})
+			out[n] = attribute.KeyValue{Key: key, Value: value}
+			n++
+			hasError = hasError || key == "error.type"
 		}
 	}
-	if c.family == "messaging.system" && (flag(attrs, "messaging.destination.temporary") || flag(attrs, "messaging.destination.anonymous")) {
-		out = without(out, "messaging.destination.name")
+	if failed && !hasError {
+		out[n] = attribute.String("error.type", "_OTHER")
+		n++
 	}
-	if failed {
-		if _, ok := lookup(out, "error.type"); !ok {
-			out = append(out, attribute.String("error.type", "_OTHER"))
-		}
-	}
-	return out
+	return out, n
 }
 
 func flag(attrs []attribute.KeyValue, key attribute.Key) bool {
@@ -164,21 +174,11 @@ func flag(attrs []attribute.KeyValue, key attribute.Key) bool {
 	return ok && value.Type() == attribute.BOOL && value.AsBool()
 }
 
-func without(attrs []attribute.KeyValue, key attribute.Key) []attribute.KeyValue {
-	out := attrs[:0]
-	for _, kv := range attrs {
-		if kv.Key != key {
-			out = append(out, kv)
-		}
-	}
-	return out
-}
-
 // spanMetrics is the span processor that measures spans as they end.
 type spanMetrics struct {
 	provider metric.MeterProvider
-	mu       sync.Mutex
-	meters   map[scopeKey]*instruments // by the span's instrumentation scope
+	mu       sync.Mutex // held while a scope's instruments are made
+	meters   sync.Map   // scopeKey: *instruments, by the span's instrumentation scope; read without a lock
 }
 
 type scopeKey struct{ name, version, schema string }
@@ -190,7 +190,7 @@ type instruments struct {
 }
 
 func newSpanMetrics(provider metric.MeterProvider) *spanMetrics {
-	return &spanMetrics{provider: provider, meters: map[scopeKey]*instruments{}}
+	return &spanMetrics{provider: provider}
 }
 
 func (m *spanMetrics) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
@@ -205,9 +205,13 @@ func (m *spanMetrics) OnEnd(span sdktrace.ReadOnlySpan) {
 	}
 	c := &conventions[index]
 	in := m.instrumentsOf(span)
-	set := attribute.NewSet(c.metricAttributes(attrs, span.Status().Code == codes.Error)...)
-	// The span's context: a sampled span is the measurement's exemplar.
-	ctx := trace.ContextWithSpanContext(context.Background(), span.SpanContext())
+	kept, n := c.metricAttributes(attrs, span.Status().Code == codes.Error)
+	set := attribute.NewSet(kept[:n]...)
+	// A sampled span's context: the measurement is its bucket's exemplar.
+	ctx := context.Background()
+	if span.SpanContext().IsSampled() {
+		ctx = trace.ContextWithSpanContext(ctx, span.SpanContext())
+	}
 	seconds := span.EndTime().Sub(span.StartTime()).Seconds()
 	in.durations[index].Record(ctx, seconds, metric.WithAttributeSet(set))
 	if c.tokens {
@@ -228,10 +232,13 @@ func (m *spanMetrics) OnEnd(span sdktrace.ReadOnlySpan) {
 func (m *spanMetrics) instrumentsOf(span sdktrace.ReadOnlySpan) *instruments {
 	scope := span.InstrumentationScope()
 	key := scopeKey{scope.Name, scope.Version, scope.SchemaURL}
+	if in, ok := m.meters.Load(key); ok {
+		return in.(*instruments)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if in, ok := m.meters[key]; ok {
-		return in
+	if in, ok := m.meters.Load(key); ok { // made while this goroutine waited
+		return in.(*instruments)
 	}
 	meter := m.provider.Meter(scope.Name, metric.WithInstrumentationVersion(scope.Version), metric.WithSchemaURL(scope.SchemaURL))
 	in := &instruments{durations: make([]metric.Float64Histogram, len(conventions))}
@@ -242,6 +249,6 @@ func (m *spanMetrics) instrumentsOf(span sdktrace.ReadOnlySpan) *instruments {
 	}
 	in.tokens, _ = meter.Int64Histogram("gen_ai.client.token.usage", metric.WithUnit("{token}"),
 		metric.WithDescription("Number of input and output tokens used."), metric.WithExplicitBucketBoundaries(tokenBuckets...))
-	m.meters[key] = in
+	m.meters.Store(key, in)
 	return in
 }

@@ -182,3 +182,48 @@ func TestTheSamplerComesFromTheEnvironment(t *testing.T) {
 		}
 	}
 }
+
+type discard struct{}
+
+func (discard) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
+func (discard) OnEnd(sdktrace.ReadOnlySpan)                     {}
+func (discard) Shutdown(context.Context) error                  { return nil }
+func (discard) ForceFlush(context.Context) error                { return nil }
+
+// What measuring costs a served request's span, against the same span unmeasured.
+func BenchmarkServerSpan(b *testing.B) {
+	attrs := []attribute.KeyValue{
+		attribute.String("http.request.method", "GET"), attribute.String("url.scheme", "http"),
+		attribute.String("network.protocol.version", "1.1"), attribute.String("url.path", "/hello/bench"),
+		attribute.String("server.address", "127.0.0.1"), attribute.Int("server.port", 8080),
+		attribute.String("user_agent.original", "load"), attribute.String("client.address", "127.0.0.1"),
+	}
+	for _, measuredToo := range []bool{false, true} {
+		name := map[bool]string{false: "spans", true: "spans+metrics"}[measuredToo]
+		b.Run(name, func(b *testing.B) {
+			// A processor that takes every span, as the batcher does: the SDK snapshots each span for it.
+			options := []sdktrace.TracerProviderOption{sdktrace.WithSpanProcessor(discard{})}
+			if measuredToo {
+				options = append(options, sdktrace.WithSpanProcessor(newSpanMetrics(
+					sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader())))))
+			}
+			tracer := sdktrace.NewTracerProvider(options...).Tracer("overlay-gen/net/http")
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					_, span := tracer.Start(context.Background(), "GET", trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(attrs...))
+					span.SetAttributes(attribute.String("http.route", "/hello/{name}"), attribute.Int("http.response.status_code", 200))
+					span.End()
+				}
+			})
+		})
+	}
+}
+
+func TestEveryConventionKeepsFewerAttributesThanItsKeyHolds(t *testing.T) {
+	for _, c := range conventions {
+		if len(c.keep)+1 > maxKept { // error.type's fallback
+			t.Errorf("%s keeps %d attributes: raise maxKept", c.metric, len(c.keep))
+		}
+	}
+}
