@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import WITH_LOGS, WITH_METRICS, go, otlp_env, overlay_gen
+from conftest import FIXTURE_BUILD, WITH_LOGS, WITH_METRICS, go, otlp_env, overlay_gen
 from logs import assert_logs, load_expected_logs
 from metrics import assert_metrics, load_expected_metrics
 from otlp import OtlpReceiver
@@ -211,7 +211,7 @@ def test_fixture_exports_the_expected_trace(
             assert f"{module} {version}" in (root / "go.mod").read_text()
     proc = overlay_gen(root, ".", env=go_env)
     assert proc.returncode == 0, proc.stderr
-    go(root, "build", "-overlay=overlay.json", "-o", "fixture", ".", env=go_env)
+    go(root, "build", *FIXTURE_BUILD, "-o", "fixture", ".", env=go_env)
 
     extra: dict[str, str] = {}
     servers = []
