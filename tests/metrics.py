@@ -157,13 +157,16 @@ def _same_attributes(got: Mapping[str, Any], want: Mapping[str, Any]) -> bool:
 
 def invariant_diffs(points: Iterable[MetricPoint], spans: Iterable[Span]) -> list[str]:
     """What every program's metrics must satisfy: low-cardinality attributes only, and exemplars
-    that name received spans."""
+    that name received spans; a histogram of measured calls has one (the fixtures' spans are all
+    sampled, and each bucket keeps the last measurement of a sampled span)."""
     received = {(span.trace_id, span.span_id) for span in spans}
     diffs: list[str] = []
     for point in latest(points):
         leaked = sorted(HIGH_CARDINALITY & set(point.attributes))
         if leaked:
             diffs.append(f"{point.name}: attributes {', '.join(leaked)} do not belong on a metric")
+        if point.kind == "histogram" and point.count and not point.exemplars:
+            diffs.append(f"{point.name} {fmt(point.attributes)}: no exemplar")
         for exemplar in point.exemplars:
             if exemplar.trace_id and (exemplar.trace_id, exemplar.span_id) not in received:
                 diffs.append(
