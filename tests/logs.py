@@ -5,7 +5,9 @@ one the fixture logs, in order::
 
     [[record]]
     body = "item 7 served"          # the message, exactly as exported
-    severity-text = "info"          # the library's own name of the level
+    severity-text = "INFO"          # as exported: the library's own name where its bridge keeps it
+                                    # (otelzap), else slog's name of the severity (logbridge exports
+                                    # through otelslog: "ERROR+4" is FATAL)
     severity-number = 9             # OpenTelemetry's: 9 INFO, 13 WARN, 17 ERROR, 5 DEBUG...
     span = "GET /items/{id}"        # the received span (by name) whose trace_id and span_id the
                                     # record carries; omitted: the record has none

@@ -80,7 +80,7 @@ def test_log_fatal_flushes_spans_metrics_and_logs(built: tuple[Path, dict[str, s
     _expect(ORDER, receiver.spans())
     assert "go.goroutine.count" in {point.name for point in receiver.metrics()}
     fatal = [record for record in receiver.logs() if record.body == "giving up"]
-    assert [(r.severity_text, r.severity_number, r.trace_id) for r in fatal] == [("FATAL", 21, "")], receiver.logs()
+    assert [(r.severity_text, r.severity_number, r.trace_id) for r in fatal] == [("ERROR+4", 21, "")], receiver.logs()
 
 
 def test_os_exit_in_a_dependency_flushes_spans_without_rewriting_it(

@@ -108,8 +108,8 @@ func Convert(keyvals []interface{}) logbridge.Record {
 			r.Body, haveMsg = text(v), true
 			continue
 		case k == LevelKey && !haveLevel:
-			if sev, name, ok := Severity(v); ok {
-				r.Severity, r.SeverityText, haveLevel = sev, name, true
+			if sev, _, ok := Severity(v); ok {
+				r.Severity, haveLevel = sev, true
 				continue
 			}
 		}

@@ -74,7 +74,7 @@ func Record(l *log.Logger, appendOutput func([]byte) []byte) func([]byte) []byte
 		severity, ours := classify(func() (string, bool) { frame, more := frames.Next(); return frame.Function, more })
 		if !ours {
 			export = func(body string) {
-				logbridge.Emit(nil, Scope, logbridge.Record{Severity: severity, SeverityText: severity.String(), Body: body})
+				logbridge.Emit(nil, Scope, logbridge.Record{Severity: severity, Body: body})
 			}
 		}
 	}

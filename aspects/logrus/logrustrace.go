@@ -71,7 +71,6 @@ func Record(entry *logrus.Entry) logbridge.Record {
 	return logbridge.Record{
 		Time:         entry.Time,
 		Severity:     Severity(entry.Level),
-		SeverityText: entry.Level.String(),
 		Body:         entry.Message,
 		Attributes:   Attributes(entry),
 	}

@@ -128,7 +128,7 @@ func (s *served) matched() string {
 }
 
 func startServer(_ http.ResponseWriter, req *http.Request) (*http.Request, func(status int)) {
-	if otelrt.Untraced(req.Context()) { // the runtime's own server: Prometheus scrapes
+	if addr, _ := req.Context().Value(http.LocalAddrContextKey).(net.Addr); otelrt.Untraced(addr) { // a Prometheus scrape
 		return req, func(int) {}
 	}
 	ctx := otel.GetTextMapPropagator().Extract(req.Context(), propagation.HeaderCarrier(req.Header))

@@ -15,9 +15,9 @@ package otelrt
 //   - the Go runtime's metrics (go.memory.used, go.goroutine.count...) come
 //     from the contrib runtime instrumentation.
 //
-// OTEL_METRICS_EXPORTER names the exporters, comma-separated: otlp (the
-// default: OTEL_EXPORTER_OTLP_* as for spans, OTEL_EXPORTER_OTLP_METRICS_*
-// first), prometheus (a scrape endpoint at
+// OTEL_METRICS_EXPORTER names the exporter, through the contrib autoexport
+// package: otlp (the default: OTEL_EXPORTER_OTLP_* as for spans,
+// OTEL_EXPORTER_OTLP_METRICS_* first), prometheus (a scrape endpoint at
 // http://OTEL_EXPORTER_PROMETHEUS_HOST:OTEL_EXPORTER_PROMETHEUS_PORT/metrics,
 // localhost:9464 by default, whose requests are not traced), console
 // (stdout) or none. OTEL_METRIC_EXPORT_INTERVAL and _TIMEOUT time the
@@ -31,23 +31,15 @@ package otelrt
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"strconv"
 	"strings"
-	"time"
+	"sync/atomic"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/contrib/exporters/autoexport"
 	runtimemetrics "go.opentelemetry.io/contrib/instrumentation/runtime"
 	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc"
-	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
-	promexporter "go.opentelemetry.io/otel/exporters/prometheus"
-	"go.opentelemetry.io/otel/exporters/stdout/stdoutmetric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -56,147 +48,68 @@ import (
 var meterProvider *sdkmetric.MeterProvider
 
 // installMetrics installs the MeterProvider the environment asks for and
-// returns it, or nil when metrics are off.
+// returns it, or nil when metrics are off. The exporters are autoexport's
+// (OTEL_METRICS_EXPORTER: otlp, the default, prometheus, console, none).
 func installMetrics(ctx context.Context, res *resource.Resource) *sdkmetric.MeterProvider {
-	readers, err := metricReaders(ctx, os.Getenv("OTEL_METRICS_EXPORTER"))
+	reader, err := autoexport.NewMetricReader(ctx)
 	if err != nil {
 		warn("metrics are off: %v", err)
 		return nil
 	}
-	if len(readers) == 0 {
+	if autoexport.IsNoneMetricReader(reader) {
 		return nil
 	}
-	options := []sdkmetric.Option{sdkmetric.WithResource(res)}
-	for _, reader := range readers {
-		options = append(options, sdkmetric.WithReader(reader))
-	}
-	meterProvider = sdkmetric.NewMeterProvider(options...)
+	prometheusPort.Store(int64(scrapePort()))
+	meterProvider = sdkmetric.NewMeterProvider(sdkmetric.WithResource(res), sdkmetric.WithReader(reader))
 	otel.SetMeterProvider(meterProvider)
 	startRuntimeMetrics()
 	return meterProvider
 }
 
-// metricReaders are the readers OTEL_METRICS_EXPORTER names ("" is otlp).
-// On an error, the readers made so far are shut down.
-func metricReaders(ctx context.Context, names string) ([]sdkmetric.Reader, error) {
-	if strings.TrimSpace(names) == "" {
-		names = "otlp"
-	}
-	var readers []sdkmetric.Reader
-	for _, name := range strings.Split(names, ",") {
-		name = strings.TrimSpace(name)
-		if name == "none" {
-			continue
-		}
-		reader, err := metricReader(ctx, name)
-		if err != nil {
-			for _, r := range readers {
-				_ = r.Shutdown(ctx)
+// prometheusPort is the port of the Prometheus endpoint autoexport serves
+// (0: none, or an unknown one). Its server is a plain net/http server, whose
+// requests net/http's integration would trace: it asks Untraced.
+var prometheusPort atomic.Int64
+
+// scrapePort is the port OTEL_EXPORTER_PROMETHEUS_PORT names (9464 by
+// default) when OTEL_METRICS_EXPORTER names prometheus, else 0.
+func scrapePort() int {
+	for _, name := range strings.Split(os.Getenv("OTEL_METRICS_EXPORTER"), ",") {
+		if strings.TrimSpace(name) == "prometheus" {
+			port, err := strconv.Atoi(getenv("OTEL_EXPORTER_PROMETHEUS_PORT", "9464"))
+			if err != nil {
+				return 0
 			}
-			return nil, err
-		}
-		readers = append(readers, reader)
-	}
-	return readers, nil
-}
-
-func metricReader(ctx context.Context, name string) (sdkmetric.Reader, error) {
-	switch name {
-	case "otlp":
-		var exporter sdkmetric.Exporter
-		var err error
-		switch protocol := otlpProtocol("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL"); protocol {
-		case "http/protobuf":
-			exporter, err = otlpmetrichttp.New(ctx)
-		case "grpc":
-			exporter, err = otlpmetricgrpc.New(ctx)
-		default:
-			return nil, fmt.Errorf("OTLP protocol %q: want http/protobuf or grpc", protocol)
-		}
-		if err != nil {
-			return nil, err
-		}
-		return sdkmetric.NewPeriodicReader(exporter), nil
-	case "console":
-		exporter, err := stdoutmetric.New()
-		if err != nil {
-			return nil, err
-		}
-		return sdkmetric.NewPeriodicReader(exporter), nil
-	case "prometheus":
-		return prometheusReader()
-	}
-	return nil, fmt.Errorf("OTEL_METRICS_EXPORTER names %q: want otlp, prometheus, console or none", name)
-}
-
-// otlpProtocol is the OTLP protocol of one signal: its own variable, else
-// OTEL_EXPORTER_OTLP_PROTOCOL, else http/protobuf (the specification's default).
-func otlpProtocol(signalVariable string) string {
-	for _, variable := range []string{signalVariable, "OTEL_EXPORTER_OTLP_PROTOCOL"} {
-		if value := strings.TrimSpace(os.Getenv(variable)); value != "" {
-			return value
+			return port
 		}
 	}
-	return "http/protobuf"
+	return 0
 }
 
-// servedReader is the Prometheus exporter and the server that serves its
-// scrapes: shutting the reader down closes the server too.
-type servedReader struct {
-	sdkmetric.Reader
-	server *http.Server
-}
-
-func (r servedReader) Shutdown(ctx context.Context) error {
-	return errors.Join(r.Reader.Shutdown(ctx), r.server.Shutdown(ctx))
-}
-
-// prometheusReader serves the program's metrics, in a registry of their own,
-// at /metrics on the address the environment names. The server's
-// connections are marked untraced (a scrape is not the program's work).
-func prometheusReader() (sdkmetric.Reader, error) {
-	registry := prometheus.NewRegistry()
-	exporter, err := promexporter.New(promexporter.WithRegisterer(registry))
-	if err != nil {
-		return nil, err
+// Untraced reports whether a request a server received on local address
+// addr is a scrape of the runtime's Prometheus endpoint, whose requests
+// net/http's integration does not trace (a scrape is not the program's
+// work). No program's own server can listen on that port beside it.
+func Untraced(addr net.Addr) bool {
+	port := prometheusPort.Load()
+	if port == 0 || addr == nil {
+		return false
 	}
-	address := net.JoinHostPort(getenv("OTEL_EXPORTER_PROMETHEUS_HOST", "localhost"), getenv("OTEL_EXPORTER_PROMETHEUS_PORT", "9464"))
-	listener, err := net.Listen("tcp", address)
-	if err != nil {
-		return nil, errors.Join(fmt.Errorf("prometheus endpoint: %w", err), exporter.Shutdown(context.Background()))
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
-	server := &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 5 * time.Second,
-		WriteTimeout:      10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ConnContext: func(ctx context.Context, _ net.Conn) context.Context {
-			return context.WithValue(ctx, untracedKey{}, true)
-		},
-	}
-	go func() {
-		if err := server.Serve(listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			warn("prometheus endpoint: %v", err)
-		}
-	}()
-	return servedReader{Reader: exporter, server: server}, nil
+	tcp, ok := addr.(*net.TCPAddr)
+	return ok && int64(tcp.Port) == port
 }
 
-type untracedKey struct{}
-
-// Untraced reports whether ctx belongs to a connection of one of the
-// runtime's own servers (the Prometheus endpoint): net/http's integration
-// makes no span for the requests it serves.
-func Untraced(ctx context.Context) bool {
-	untraced, _ := ctx.Value(untracedKey{}).(bool)
-	return untraced
-}
-
-// startRuntimeMetrics starts the contrib runtime instrumentation: the
-// current conventions' metrics (go.memory.used, go.goroutine.count...).
+// startRuntimeMetrics starts the contrib runtime instrumentation with the
+// current conventions' metric names (go.memory.used...): its releases made
+// before OpenTelemetry v1.38 name them so only when
+// OTEL_GO_X_DEPRECATED_RUNTIME_METRICS is false, which they read when they
+// start; a program's own setting is kept, and newer releases ignore it.
 func startRuntimeMetrics() {
+	const deprecated = "OTEL_GO_X_DEPRECATED_RUNTIME_METRICS"
+	if _, set := os.LookupEnv(deprecated); !set {
+		os.Setenv(deprecated, "false")
+		defer os.Unsetenv(deprecated)
+	}
 	if err := runtimemetrics.Start(runtimemetrics.WithMeterProvider(meterProvider)); err != nil {
 		warn("runtime metrics: %v", err)
 	}

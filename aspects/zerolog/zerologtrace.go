@@ -69,7 +69,7 @@ func eventContext(e any) context.Context {
 
 // Record is the event as an OpenTelemetry log record.
 func Record(level zerolog.Level, msg string, fields []byte) logbridge.Record {
-	r := logbridge.Record{Severity: Severity(level), SeverityText: zerolog.LevelFieldMarshalFunc(level), Body: msg}
+	r := logbridge.Record{Severity: Severity(level), Body: msg}
 	r.Time, r.Attributes = attributes(fields)
 	return r
 }

@@ -4,15 +4,26 @@
 // fields take them (lower-case hex, under trace_id and span_id), and the
 // export of a record to the runtime's LoggerProvider (OTEL_LOGS_EXPORTER),
 // for the libraries no OpenTelemetry bridge serves.
+//
+// A record is exported through OpenTelemetry's slog bridge (otelslog): the
+// library's record becomes a slog.Record, a standard library type, so this
+// code compiles against every release of the OpenTelemetry log API the
+// runtime accepts (its v0 and v1 releases differ in their value types), and
+// pin takes the otelslog release made with the program's OpenTelemetry.
+// otelslog gives the record its severity (the level's) and, as severity
+// text, slog's name of that level ("INFO", "ERROR+4" for FATAL).
 package logbridge
 
 import (
 	"context"
 	"encoding"
 	"fmt"
+	"log/slog"
 	"math"
+	"sync"
 	"time"
 
+	"go.opentelemetry.io/contrib/bridges/otelslog"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/log"
 	"go.opentelemetry.io/otel/log/global"
@@ -48,12 +59,15 @@ func Exported() bool { return otelrt.LogsExported() }
 
 // Record is one record as a library logged it.
 type Record struct {
-	Time         time.Time // zero: now
-	Severity     log.Severity
-	SeverityText string // the library's own name of the level
-	Body         string
-	Attributes   []attribute.KeyValue
+	Time       time.Time // zero: now
+	Severity   log.Severity
+	Body       string
+	Attributes []attribute.KeyValue
 }
+
+// handlers are otelslog's handlers on the runtime's LoggerProvider, by
+// instrumentation scope, made when a scope's first record is exported.
+var handlers sync.Map // string: slog.Handler
 
 // Emit sends the record to the runtime's LoggerProvider, through a logger
 // of the library's instrumentation scope, with the trace context of
@@ -62,21 +76,39 @@ func Emit(ctx context.Context, scope string, r Record) {
 	if !Exported() {
 		return
 	}
-	var record log.Record
 	if r.Time.IsZero() {
 		r.Time = time.Now()
 	}
-	record.SetTimestamp(r.Time)
-	record.SetObservedTimestamp(time.Now())
-	record.SetSeverity(r.Severity)
-	record.SetSeverityText(r.SeverityText)
-	record.SetBody(attribute.StringValue(r.Body))
-	record.AddAttributes(r.Attributes...)
-	global.GetLoggerProvider().Logger(scope).Emit(Context(ctx), record)
+	// otelslog's severity is the slog level plus 9 (slog.LevelInfo, 0, is INFO, 9).
+	record := slog.NewRecord(r.Time, slog.Level(int(r.Severity)-int(log.SeverityInfo)), r.Body, 0)
+	for _, kv := range r.Attributes {
+		record.AddAttrs(slog.Attr{Key: string(kv.Key), Value: slogValue(kv.Value)})
+	}
+	handler, ok := handlers.Load(scope)
+	if !ok {
+		handler, _ = handlers.LoadOrStore(scope, otelslog.NewHandler(scope, otelslog.WithLoggerProvider(global.GetLoggerProvider())))
+	}
+	_ = handler.(slog.Handler).Handle(Context(ctx), record)
+}
+
+// slogValue is an attribute value as slog holds it, which otelslog turns
+// back into the same log value.
+func slogValue(v attribute.Value) slog.Value {
+	switch v.Type() {
+	case attribute.BOOL:
+		return slog.BoolValue(v.AsBool())
+	case attribute.INT64:
+		return slog.Int64Value(v.AsInt64())
+	case attribute.FLOAT64:
+		return slog.Float64Value(v.AsFloat64())
+	case attribute.STRING:
+		return slog.StringValue(v.AsString())
+	}
+	return slog.AnyValue(v.AsInterface()) // slices
 }
 
 // Value is a field's value as a log record's attribute value: numbers, booleans, strings and
-// byte slices as themselves, errors by their message, anything else as it
+// byte slices as text, errors by their message, anything else as it
 // prints (fmt's %v; a TextMarshaler's text). A method that panics (a nil
 // pointer's) does not: the value is what fmt prints for it.
 func Value(v any) attribute.Value {
@@ -111,8 +143,8 @@ func Value(v any) attribute.Value {
 		return attribute.Float64Value(float64(v))
 	case float64:
 		return attribute.Float64Value(v)
-	case []byte:
-		return attribute.ByteSliceValue(v)
+	case []byte: // as text: attribute values have no bytes kind in every release accepted
+		return attribute.StringValue(string(v))
 	case time.Duration:
 		return attribute.Int64Value(int64(v))
 	case time.Time:
