@@ -156,12 +156,17 @@ def grpc_receiver() -> Iterator[OtlpReceiver]:
         yield r
 
 
+# How the tests build an instrumented fixture: with its overlay, and without DWARF (-w: what the
+# tests check never reads it, and the link is a third faster).
+FIXTURE_BUILD = ("-overlay=overlay.json", "-ldflags=-w")
+
+
 def build_fixture(name: str, dest: Path, env: dict[str, str], *generate_args: str) -> Path:
     """Copy fixture ``name``, generate its overlay, build it as ``dest/name/name``."""
     root = copy_fixture(name, dest)
     proc = overlay_gen(root, ".", *generate_args, env=env)
     assert proc.returncode == 0, proc.stderr
-    go(root, "build", "-overlay=overlay.json", "-o", name, ".", env=env)
+    go(root, "build", *FIXTURE_BUILD, "-o", name, ".", env=env)
     return root / name
 
 
