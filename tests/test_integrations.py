@@ -145,8 +145,8 @@ def test_integration_folder_is_complete(integration: Integration) -> None:
     if not libraries:
         return
     # A library integration says which releases it supports, is tested on its oldest and newest
-    # (one, when they are the same release: zap's), and has a fixture with an expected trace and
-    # golden files.
+    # (one, when they are the same release: go-redis v8's, zap's), and has a fixture with an
+    # expected trace and golden files.
     assert integration.versions is not None, f"{integration.display}: no 'versions'"
     tested = integration.tested
     assert tested and len(set(tested)) == len(tested), f"{integration.display}: 'tested' names the oldest and newest"

@@ -66,6 +66,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/nats-io/nats.go"
 	"go.opentelemetry.io/otel"
@@ -163,6 +164,8 @@ func Process(nc *nats.Conn, subject, queue string, cb nats.MsgHandler) nats.MsgH
 	if queue != "" {
 		fixed = append(fixed, semconv.MessagingConsumerGroupName(queue))
 	}
+	var server lastServer
+	server.attributes(connectedURL(nc))
 	return func(m *nats.Msg) {
 		if m == nil {
 			cb(m)
@@ -187,7 +190,7 @@ func Process(nc *nats.Conn, subject, queue string, cb nats.MsgHandler) nats.MsgH
 			}
 		}
 		attrs = append(attrs, semconv.MessagingDestinationName(m.Subject), semconv.MessagingMessageBodySize(len(m.Data)))
-		attrs = append(attrs, serverAttributes(nc)...)
+		attrs = append(attrs, server.attributes(connectedURL(nc))...)
 		ctx, span := tracer.Start(parent, spanName, trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(attrs...))
 		restore := otelrt.Activate(ctx)
 		defer func() {
@@ -252,10 +255,42 @@ func isInbox(subject string) bool { return strings.HasPrefix(subject, nats.Inbox
 // serverAttributes are server.address and server.port of the server nc is
 // connected to, from its URL (the host as the program named it).
 func serverAttributes(nc *nats.Conn) []attribute.KeyValue {
+	return urlAttributes(connectedURL(nc))
+}
+
+// connectedURL is the URL of the server nc is connected to: none while it
+// is not connected, draining included.
+func connectedURL(nc *nats.Conn) string {
 	if nc == nil {
-		return nil
+		return ""
 	}
-	return urlAttributes(nc.ConnectedUrl())
+	return nc.ConnectedUrl()
+}
+
+// lastServer holds the attributes of the server a subscription's connection
+// was last seen connected to. nats.go names no server while the connection
+// drains (Drain: ConnectedUrl is empty unless the status is CONNECTED), yet
+// the messages a drain still hands to the callback came from that server.
+type lastServer struct{ seen atomic.Pointer[seenServer] }
+
+type seenServer struct {
+	url   string
+	attrs []attribute.KeyValue
+}
+
+// attributes are the attributes of the server at raw, a URL, or of the last
+// one seen when raw is empty.
+func (s *lastServer) attributes(raw string) []attribute.KeyValue {
+	last := s.seen.Load()
+	if raw == "" || (last != nil && last.url == raw) {
+		if last == nil {
+			return nil
+		}
+		return last.attrs
+	}
+	attrs := urlAttributes(raw)
+	s.seen.Store(&seenServer{raw, attrs})
+	return attrs
 }
 
 func urlAttributes(raw string) []attribute.KeyValue {

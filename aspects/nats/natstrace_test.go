@@ -86,12 +86,12 @@ func TestInboxes(t *testing.T) {
 
 func TestErrorTypes(t *testing.T) {
 	for err, want := range map[error]string{
-		nats.ErrNoResponders:                            "nats.ErrNoResponders",
-		nats.ErrTimeout:                                 "nats.ErrTimeout",
-		fmt.Errorf("request: %w", nats.ErrBadSubject):   "nats.ErrBadSubject",
-		context.DeadlineExceeded:                        "context.DeadlineExceeded",
-		errors.New("something else"):                    "_OTHER",
-		&customError{}:                                  "*natstrace.customError",
+		nats.ErrNoResponders: "nats.ErrNoResponders",
+		nats.ErrTimeout:      "nats.ErrTimeout",
+		fmt.Errorf("request: %w", nats.ErrBadSubject):  "nats.ErrBadSubject",
+		context.DeadlineExceeded:                       "context.DeadlineExceeded",
+		errors.New("something else"):                   "_OTHER",
+		&customError{}:                                 "*natstrace.customError",
 		fmt.Errorf("wrapped: %w", errors.New("plain")): "_OTHER",
 	} {
 		if got := errorType(err); got != want {
@@ -111,6 +111,23 @@ func TestServerAttributesComeFromTheURLWithoutCredentials(t *testing.T) {
 	}
 	if urlAttributes("") != nil || urlAttributes("::bad") != nil {
 		t.Error("no URL, no attributes")
+	}
+}
+
+func TestAMessageHandledWhileTheConnectionDrainsNamesTheLastServer(t *testing.T) {
+	var server lastServer
+	if server.attributes("") != nil {
+		t.Error("no server seen yet, no attributes")
+	}
+	first := server.attributes("nats://127.0.0.1:4222")
+	if got := server.attributes(""); len(got) != 2 || got[1] != first[1] {
+		t.Errorf("while draining: %v, want %v", got, first)
+	}
+	if got := server.attributes("nats://10.0.0.2:4223"); got[0].Value.AsString() != "10.0.0.2" || got[1].Value.AsInt64() != 4223 {
+		t.Errorf("after a reconnect elsewhere: %v", got)
+	}
+	if got := server.attributes(""); got[1].Value.AsInt64() != 4223 {
+		t.Errorf("draining after the reconnect: %v", got)
 	}
 }
 
