@@ -26,10 +26,10 @@ package gokitlog
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"github.com/go-kit/log/level"
-	"go.opentelemetry.io/otel/attribute"
 	otellog "go.opentelemetry.io/otel/log"
 
 	"overlay-gen.invalid/otelrt/logbridge"
@@ -113,7 +113,7 @@ func Convert(keyvals []interface{}) logbridge.Record {
 				continue
 			}
 		}
-		r.Attributes = append(r.Attributes, attribute.KeyValue{Key: attribute.Key(k), Value: value(v)})
+		r.Attributes = append(r.Attributes, slog.Attr{Key: k, Value: value(v)})
 	}
 	return r
 }
@@ -179,10 +179,10 @@ func text(v interface{}) string {
 // value is logbridge.Value(v), or the text of its panic: a Stringer or error
 // whose method panics (a nil pointer's) is printed by go-kit/log's encoders
 // as they can, and must not crash the program here.
-func value(v interface{}) (lv attribute.Value) {
+func value(v interface{}) (lv slog.Value) {
 	defer func() {
 		if p := recover(); p != nil {
-			lv = attribute.StringValue(fmt.Sprintf("PANIC: %v", p))
+			lv = slog.StringValue(fmt.Sprintf("PANIC: %v", p))
 		}
 	}()
 	return logbridge.Value(v)

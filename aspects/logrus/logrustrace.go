@@ -22,10 +22,10 @@ package logrustrace
 
 import (
 	"context"
+	"log/slog"
 	"sort"
 
 	"github.com/sirupsen/logrus"
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/log"
 
 	"overlay-gen.invalid/otelrt/logbridge"
@@ -69,10 +69,10 @@ func Export(entry *logrus.Entry) {
 // Record is the entry as a log record.
 func Record(entry *logrus.Entry) logbridge.Record {
 	return logbridge.Record{
-		Time:         entry.Time,
-		Severity:     Severity(entry.Level),
-		Body:         entry.Message,
-		Attributes:   Attributes(entry),
+		Time:       entry.Time,
+		Severity:   Severity(entry.Level),
+		Body:       entry.Message,
+		Attributes: Attributes(entry),
 	}
 }
 
@@ -102,7 +102,7 @@ func Severity(level logrus.Level) log.Severity {
 // Attributes are the entry's fields, by key, then its caller: the
 // trace_id and span_id that Fields added (those of the entry's span) are
 // left out.
-func Attributes(entry *logrus.Entry) []attribute.KeyValue {
+func Attributes(entry *logrus.Entry) []slog.Attr {
 	keys := make([]string, 0, len(entry.Data))
 	for key := range entry.Data {
 		keys = append(keys, key)
@@ -118,15 +118,15 @@ func Attributes(entry *logrus.Entry) []attribute.KeyValue {
 		}
 		keys = kept
 	}
-	attrs := make([]attribute.KeyValue, 0, len(keys)+3)
+	attrs := make([]slog.Attr, 0, len(keys)+3)
 	for _, key := range keys {
-		attrs = append(attrs, attribute.KeyValue{Key: attribute.Key(key), Value: logbridge.Value(entry.Data[key])})
+		attrs = append(attrs, slog.Attr{Key: key, Value: logbridge.Value(entry.Data[key])})
 	}
 	if caller := entry.Caller; caller != nil {
 		attrs = append(attrs,
-			attribute.String("code.function.name", caller.Function),
-			attribute.String("code.file.path", caller.File),
-			attribute.Int("code.line.number", caller.Line),
+			slog.String("code.function.name", caller.Function),
+			slog.String("code.file.path", caller.File),
+			slog.Int("code.line.number", caller.Line),
 		)
 	}
 	return attrs

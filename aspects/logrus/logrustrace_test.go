@@ -3,11 +3,11 @@ package logrustrace
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"runtime"
 	"testing"
 
 	"github.com/sirupsen/logrus"
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/log"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -78,16 +78,16 @@ func TestRecordHasTheFieldsButNotTheIdsFieldsAdded(t *testing.T) {
 	if record.Severity != log.SeverityWarn || record.Body != "charging card" {
 		t.Errorf("record = %+v", record)
 	}
-	want := []attribute.KeyValue{
-		attribute.Float64("amount", 12.5), attribute.String("error", "card declined"), attribute.Int("order", 7),
-		attribute.String("code.function.name", "main.charge"), attribute.String("code.file.path", "/src/main.go"),
-		attribute.Int("code.line.number", 42),
+	want := []slog.Attr{
+		slog.Float64("amount", 12.5), slog.String("error", "card declined"), slog.Int("order", 7),
+		slog.String("code.function.name", "main.charge"), slog.String("code.file.path", "/src/main.go"),
+		slog.Int("code.line.number", 42),
 	}
 	if len(record.Attributes) != len(want) {
 		t.Fatalf("attributes = %v, want %v", record.Attributes, want)
 	}
 	for i := range want {
-		if record.Attributes[i] != want[i] {
+		if !record.Attributes[i].Equal(want[i]) {
 			t.Errorf("attribute %d = %v, want %v", i, record.Attributes[i], want[i])
 		}
 	}
@@ -96,7 +96,7 @@ func TestRecordHasTheFieldsButNotTheIdsFieldsAdded(t *testing.T) {
 func TestRecordKeepsIdsThatAreNotTheSpans(t *testing.T) {
 	entry := logrus.NewEntry(logrus.New()).WithContext(inSpan()).WithFields(logrus.Fields{"trace_id": "42", "span_id": "43"})
 	attrs := Record(entry).Attributes
-	if len(attrs) != 2 || attrs[0] != attribute.String("span_id", "43") || attrs[1] != attribute.String("trace_id", "42") {
+	if len(attrs) != 2 || !attrs[0].Equal(slog.String("span_id", "43")) || !attrs[1].Equal(slog.String("trace_id", "42")) {
 		t.Errorf("attributes = %v", attrs)
 	}
 }

@@ -25,12 +25,12 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/log"
 	"go.opentelemetry.io/otel/trace"
 
@@ -104,7 +104,7 @@ func Severity(level zerolog.Level) log.Severity {
 // a timestamp in TimeFieldFormat (the record's time, returned). Bytes that
 // are no JSON (the binary_log build's CBOR) give none; JSON that stops
 // being valid gives the fields before.
-func attributes(fields []byte) (at time.Time, kvs []attribute.KeyValue) {
+func attributes(fields []byte) (at time.Time, kvs []slog.Attr) {
 	if len(fields) == 0 || fields[0] != '{' {
 		return at, nil
 	}
@@ -134,40 +134,58 @@ func attributes(fields []byte) (at time.Time, kvs []attribute.KeyValue) {
 				}
 			}
 		}
-		kvs = append(kvs, attribute.KeyValue{Key: attribute.Key(key), Value: Value(v)})
+		kvs = append(kvs, slog.Attr{Key: key, Value: Value(v)})
 	}
 	return at, kvs
 }
 
-// Value is a JSON value as an attribute value: integers as integers, other numbers
-// as floats, objects as maps (keys sorted), arrays as slices.
-func Value(v any) attribute.Value {
+// Value is a JSON value as a log attribute's: integers as integers, other
+// numbers as floats, objects as groups (a map: keys sorted), arrays as
+// slices of their values.
+func Value(v any) slog.Value {
 	switch v := v.(type) {
-	case json.Number:
-		if i, err := v.Int64(); err == nil {
-			return attribute.Int64Value(i)
-		}
-		if f, err := v.Float64(); err == nil {
-			return attribute.Float64Value(f)
-		}
-		return attribute.StringValue(v.String())
+	case json.Number, []any:
+		return slog.AnyValue(native(v))
 	case map[string]any:
 		keys := make([]string, 0, len(v))
 		for k := range v {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
-		kvs := make([]attribute.KeyValue, len(keys))
+		attrs := make([]slog.Attr, len(keys))
 		for i, k := range keys {
-			kvs[i] = attribute.KeyValue{Key: attribute.Key(k), Value: Value(v[k])}
+			attrs[i] = slog.Attr{Key: k, Value: Value(v[k])}
 		}
-		return attribute.MapValue(kvs...)
-	case []any:
-		values := make([]attribute.Value, len(v))
-		for i, item := range v {
-			values[i] = Value(item)
-		}
-		return attribute.SliceValue(values...)
+		return slog.GroupValue(attrs...)
 	}
 	return logbridge.Value(v)
+}
+
+// native is a decoded JSON value with its numbers as int64 or float64 (or
+// text, beyond both), as otelslog converts values held as any: an array to
+// a slice, an object to a map.
+func native(v any) any {
+	switch v := v.(type) {
+	case json.Number:
+		if i, err := v.Int64(); err == nil {
+			return i
+		}
+		if f, err := v.Float64(); err == nil {
+			return f
+		}
+		return v.String()
+	case []any:
+		items := make([]any, len(v))
+		for i, item := range v {
+			items[i] = native(item)
+		}
+		return items
+	case map[string]any:
+		m := make(map[string]any, len(v))
+		for k, item := range v {
+			m[k] = native(item)
+		}
+		return m
+	}
+	return v
 }

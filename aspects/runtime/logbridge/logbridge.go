@@ -24,7 +24,6 @@ import (
 	"time"
 
 	"go.opentelemetry.io/contrib/bridges/otelslog"
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/log"
 	"go.opentelemetry.io/otel/log/global"
 	"go.opentelemetry.io/otel/trace"
@@ -57,12 +56,15 @@ func IDs(ctx context.Context) (traceID, spanID string, ok bool) {
 // none): a bridge converts nothing otherwise.
 func Exported() bool { return otelrt.LogsExported() }
 
-// Record is one record as a library logged it.
+// Record is one record as a library logged it. Its attributes are slog's,
+// which otelslog converts (a group to a map, a slice or map held as any to
+// a slice or map): types of the standard library, the same whichever
+// release of OpenTelemetry's log API the program has.
 type Record struct {
 	Time       time.Time // zero: now
 	Severity   log.Severity
 	Body       string
-	Attributes []attribute.KeyValue
+	Attributes []slog.Attr
 }
 
 // handlers are otelslog's handlers on the runtime's LoggerProvider, by
@@ -81,9 +83,7 @@ func Emit(ctx context.Context, scope string, r Record) {
 	}
 	// otelslog's severity is the slog level plus 9 (slog.LevelInfo, 0, is INFO, 9).
 	record := slog.NewRecord(r.Time, slog.Level(int(r.Severity)-int(log.SeverityInfo)), r.Body, 0)
-	for _, kv := range r.Attributes {
-		record.AddAttrs(slog.Attr{Key: string(kv.Key), Value: slogValue(kv.Value)})
-	}
+	record.AddAttrs(r.Attributes...)
 	handler, ok := handlers.Load(scope)
 	if !ok {
 		handler, _ = handlers.LoadOrStore(scope, otelslog.NewHandler(scope, otelslog.WithLoggerProvider(global.GetLoggerProvider())))
@@ -91,72 +91,56 @@ func Emit(ctx context.Context, scope string, r Record) {
 	_ = handler.(slog.Handler).Handle(Context(ctx), record)
 }
 
-// slogValue is an attribute value as slog holds it, which otelslog turns
-// back into the same log value.
-func slogValue(v attribute.Value) slog.Value {
-	switch v.Type() {
-	case attribute.BOOL:
-		return slog.BoolValue(v.AsBool())
-	case attribute.INT64:
-		return slog.Int64Value(v.AsInt64())
-	case attribute.FLOAT64:
-		return slog.Float64Value(v.AsFloat64())
-	case attribute.STRING:
-		return slog.StringValue(v.AsString())
-	}
-	return slog.AnyValue(v.AsInterface()) // slices
-}
-
 // Value is a field's value as a log record's attribute value: numbers, booleans, strings and
 // byte slices as text, errors by their message, anything else as it
 // prints (fmt's %v; a TextMarshaler's text). A method that panics (a nil
 // pointer's) does not: the value is what fmt prints for it.
-func Value(v any) attribute.Value {
+func Value(v any) slog.Value {
 	switch v := v.(type) {
 	case nil:
-		return attribute.Value{}
+		return slog.Value{}
 	case string:
-		return attribute.StringValue(v)
+		return slog.StringValue(v)
 	case bool:
-		return attribute.BoolValue(v)
+		return slog.BoolValue(v)
 	case int:
-		return attribute.IntValue(v)
+		return slog.IntValue(v)
 	case int8:
-		return attribute.Int64Value(int64(v))
+		return slog.Int64Value(int64(v))
 	case int16:
-		return attribute.Int64Value(int64(v))
+		return slog.Int64Value(int64(v))
 	case int32:
-		return attribute.Int64Value(int64(v))
+		return slog.Int64Value(int64(v))
 	case int64:
-		return attribute.Int64Value(v)
+		return slog.Int64Value(v)
 	case uint8:
-		return attribute.Int64Value(int64(v))
+		return slog.Int64Value(int64(v))
 	case uint16:
-		return attribute.Int64Value(int64(v))
+		return slog.Int64Value(int64(v))
 	case uint32:
-		return attribute.Int64Value(int64(v))
+		return slog.Int64Value(int64(v))
 	case uint:
 		return unsigned(uint64(v))
 	case uint64:
 		return unsigned(v)
 	case float32:
-		return attribute.Float64Value(float64(v))
+		return slog.Float64Value(float64(v))
 	case float64:
-		return attribute.Float64Value(v)
+		return slog.Float64Value(v)
 	case []byte: // as text: attribute values have no bytes kind in every release accepted
-		return attribute.StringValue(string(v))
+		return slog.StringValue(string(v))
 	case time.Duration:
-		return attribute.Int64Value(int64(v))
+		return slog.Int64Value(int64(v))
 	case time.Time:
-		return attribute.StringValue(v.Format(time.RFC3339Nano))
+		return slog.StringValue(v.Format(time.RFC3339Nano))
 	case error, fmt.Stringer:
-		return attribute.StringValue(fmt.Sprint(v)) // fmt survives a nil receiver or a panicking method
+		return slog.StringValue(fmt.Sprint(v)) // fmt survives a nil receiver or a panicking method
 	case encoding.TextMarshaler:
 		if text, ok := marshalText(v); ok {
-			return attribute.StringValue(text)
+			return slog.StringValue(text)
 		}
 	}
-	return attribute.StringValue(fmt.Sprintf("%v", v))
+	return slog.StringValue(fmt.Sprintf("%v", v))
 }
 
 // marshalText is v's text, unless MarshalText fails or panics (a nil pointer).
@@ -170,9 +154,9 @@ func marshalText(v encoding.TextMarshaler) (text string, ok bool) {
 	return string(b), err == nil
 }
 
-func unsigned(v uint64) attribute.Value {
+func unsigned(v uint64) slog.Value {
 	if v > math.MaxInt64 {
-		return attribute.StringValue(fmt.Sprint(v))
+		return slog.StringValue(fmt.Sprint(v))
 	}
-	return attribute.Int64Value(int64(v))
+	return slog.Int64Value(int64(v))
 }

@@ -3,10 +3,10 @@ package logbridge
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"testing"
 	"time"
 
-	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
@@ -25,22 +25,22 @@ func (m *marshalled) MarshalText() ([]byte, error) { return []byte(m.text), nil 
 func TestFieldValuesKeepTheirKind(t *testing.T) {
 	for _, c := range []struct {
 		in   any
-		want attribute.Value
+		want slog.Value
 	}{
-		{"s", attribute.StringValue("s")},
-		{true, attribute.BoolValue(true)},
-		{int32(-3), attribute.Int64Value(-3)},
-		{uint64(1 << 63), attribute.StringValue("9223372036854775808")},
-		{2.5, attribute.Float64Value(2.5)},
-		{errors.New("boom"), attribute.StringValue("boom")},
-		{1500 * time.Millisecond, attribute.Int64Value(1_500_000_000)},
-		{text{}, attribute.StringValue("as text")},
-		{[]int{1, 2}, attribute.StringValue("[1 2]")},
-		{nil, attribute.Value{}},
-		{(*named)(nil), attribute.StringValue("<nil>")},
-		{(*marshalled)(nil), attribute.StringValue("<nil>")},
+		{"s", slog.StringValue("s")},
+		{true, slog.BoolValue(true)},
+		{int32(-3), slog.Int64Value(-3)},
+		{uint64(1 << 63), slog.StringValue("9223372036854775808")},
+		{2.5, slog.Float64Value(2.5)},
+		{errors.New("boom"), slog.StringValue("boom")},
+		{1500 * time.Millisecond, slog.Int64Value(1_500_000_000)},
+		{text{}, slog.StringValue("as text")},
+		{[]int{1, 2}, slog.StringValue("[1 2]")},
+		{nil, slog.Value{}},
+		{(*named)(nil), slog.StringValue("<nil>")},
+		{(*marshalled)(nil), slog.StringValue("<nil>")},
 	} {
-		if got := Value(c.in); got.Type() != c.want.Type() || got.Emit() != c.want.Emit() {
+		if got := Value(c.in); !got.Equal(c.want) {
 			t.Errorf("Value(%#v) = %v, want %v", c.in, got, c.want)
 		}
 	}
