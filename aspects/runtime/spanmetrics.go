@@ -3,10 +3,11 @@ package otelrt
 // The metrics of the semantic conventions, measured from the spans the
 // integrations end: a span of a kind and family that a convention gives a
 // duration metric for is recorded in that histogram when it ends, with the
-// span's duration and the attributes the convention keeps for the metric
-// (a closed list: never a path, a statement or an id), through a meter of
-// the span's own instrumentation scope. The span's context goes along, so a
-// sampled span becomes the exemplar of its bucket.
+// span's duration (and the sizes it carries: HTTP bodies) and the
+// attributes the convention keeps for the metric (a closed list: never a
+// path, a statement or an id), through a meter of the span's own
+// instrumentation scope. The span's context goes along, so a sampled span
+// becomes the exemplar of its bucket.
 //
 // One place holds the rules, so every integration whose spans follow the
 // conventions has its metrics, and one that records its own (otelgrpc's RPC
@@ -35,6 +36,16 @@ type convention struct {
 	keep        []attribute.Key
 	buckets     []float64
 	tokens      bool // GenAI: token counts too (gen_ai.client.token.usage)
+	sizes       []size
+}
+
+// A size is a histogram, in bytes, of a size the convention's spans carry
+// (HTTP bodies), with the duration's attributes.
+type size struct {
+	metric      string
+	description string
+	key         attribute.Key // the span's attribute
+	zero        bool          // a span without it measures 0: its spans leave a zero size out
 }
 
 var (
@@ -87,6 +98,10 @@ var conventions = []convention{
 			"http.request.method", "url.scheme", "http.route", "http.response.status_code", "error.type",
 			"network.protocol.name", "network.protocol.version",
 		},
+		sizes: []size{
+			{"http.server.request.body.size", "Size of HTTP server request bodies.", "http.request.body.size", true},
+			{"http.server.response.body.size", "Size of HTTP server response bodies.", "http.response.body.size", true},
+		},
 	},
 	{
 		metric: "http.client.request.duration", description: "Duration of HTTP client requests.",
@@ -94,6 +109,11 @@ var conventions = []convention{
 		keep: []attribute.Key{
 			"http.request.method", "server.address", "server.port", "http.response.status_code", "error.type",
 			"network.protocol.name", "network.protocol.version",
+		},
+		sizes: []size{
+			{"http.client.request.body.size", "Size of HTTP client request bodies.", "http.request.body.size", true},
+			// Only a declared length: a response's body is still to be read when its span ends.
+			{"http.client.response.body.size", "Size of HTTP client response bodies.", "http.response.body.size", false},
 		},
 	},
 }
@@ -186,6 +206,7 @@ type scopeKey struct{ name, version, schema string }
 // instruments are one scope's histograms, by convention (index in conventions).
 type instruments struct {
 	durations []metric.Float64Histogram
+	sizes     [][]metric.Int64Histogram // by convention, then by its sizes
 	tokens    metric.Int64Histogram
 }
 
@@ -214,6 +235,15 @@ func (m *spanMetrics) OnEnd(span sdktrace.ReadOnlySpan) {
 	}
 	seconds := span.EndTime().Sub(span.StartTime()).Seconds()
 	in.durations[index].Record(ctx, seconds, metric.WithAttributeSet(set))
+	for i, sz := range c.sizes {
+		value, ok := lookup(attrs, sz.key)
+		switch {
+		case ok && value.Type() == attribute.INT64:
+			in.sizes[index][i].Record(ctx, value.AsInt64(), metric.WithAttributeSet(set))
+		case !ok && sz.zero:
+			in.sizes[index][i].Record(ctx, 0, metric.WithAttributeSet(set))
+		}
+	}
 	if c.tokens {
 		for _, count := range [...]struct {
 			key       attribute.Key
@@ -241,11 +271,18 @@ func (m *spanMetrics) instrumentsOf(span sdktrace.ReadOnlySpan) *instruments {
 		return in.(*instruments)
 	}
 	meter := m.provider.Meter(scope.Name, metric.WithInstrumentationVersion(scope.Version), metric.WithSchemaURL(scope.SchemaURL))
-	in := &instruments{durations: make([]metric.Float64Histogram, len(conventions))}
+	in := &instruments{
+		durations: make([]metric.Float64Histogram, len(conventions)),
+		sizes:     make([][]metric.Int64Histogram, len(conventions)),
+	}
 	for i, c := range conventions {
 		// Errors come with a working (no-op) instrument, and the SDK reports them.
 		in.durations[i], _ = meter.Float64Histogram(c.metric, metric.WithUnit("s"),
 			metric.WithDescription(c.description), metric.WithExplicitBucketBoundaries(c.buckets...))
+		for _, sz := range c.sizes {
+			histogram, _ := meter.Int64Histogram(sz.metric, metric.WithUnit("By"), metric.WithDescription(sz.description))
+			in.sizes[i] = append(in.sizes[i], histogram)
+		}
 	}
 	in.tokens, _ = meter.Int64Histogram("gen_ai.client.token.usage", metric.WithUnit("{token}"),
 		metric.WithDescription("Number of input and output tokens used."), metric.WithExplicitBucketBoundaries(tokenBuckets...))

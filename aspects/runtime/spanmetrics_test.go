@@ -144,8 +144,42 @@ func TestEachFamilyIsMeasuredByItsConvention(t *testing.T) {
 			t.Errorf("%s tokens: %d, want %d", kind.AsString(), p.Sum, want)
 		}
 	}
-	if len(found) != 6 {
+	if len(found) != 7 { // and the HTTP client's request body size
 		t.Errorf("metrics %v: the RPC or internal span was measured", found)
+	}
+}
+
+// The HTTP spans' body sizes are histograms in bytes with the duration's
+// attributes; a span leaves a zero size out, so a server span without one
+// measures 0, and a client span without a declared response length measures
+// no response size.
+func TestHTTPBodySizesAreMeasuredFromTheSpans(t *testing.T) {
+	tracer, reader := measured(t, sdktrace.AlwaysSample())
+	ctx := context.Background()
+	get := attribute.String("http.request.method", "GET")
+	end(tracer, ctx, trace.SpanKindServer, false, get, attribute.Int("http.request.body.size", 10),
+		attribute.Int("http.response.body.size", 100))
+	end(tracer, ctx, trace.SpanKindServer, false, get, attribute.Int("http.response.body.size", 250))
+	end(tracer, ctx, trace.SpanKindClient, false, get, attribute.Int("http.request.body.size", 7))
+	end(tracer, ctx, trace.SpanKindClient, false, get, attribute.Int("http.response.body.size", 40))
+	found := histograms(t, reader)
+	for name, want := range map[string]struct{ count, sum int64 }{
+		"http.server.request.body.size":  {2, 10},
+		"http.server.response.body.size": {2, 350},
+		"http.client.request.body.size":  {2, 7},
+		"http.client.response.body.size": {1, 40},
+	} {
+		m := found[name]
+		h, ok := m.Data.(metricdata.Histogram[int64])
+		if !ok || m.Unit != "By" || len(h.DataPoints) != 1 {
+			t.Errorf("%s: %+v, want one int histogram point in By", name, m)
+			continue
+		}
+		p := h.DataPoints[0]
+		wantSet := attribute.NewSet(get)
+		if int64(p.Count) != want.count || p.Sum != want.sum || !p.Attributes.Equals(&wantSet) {
+			t.Errorf("%s: count %d sum %d %v, want %d, %d, method only", name, p.Count, p.Sum, p.Attributes.ToSlice(), want.count, want.sum)
+		}
 	}
 }
 
