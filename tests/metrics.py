@@ -10,6 +10,7 @@ An expected-metrics file is TOML, next to a fixture's expected-trace.toml::
     attributes = { "http.route" = "/users/{id}", "http.response.status_code" = 200 }
     # a value that differs on every run (a port): { any = "int" } (or "string", "bool", "float")
     count = 2                        # a histogram's count of measurements (optional)
+    sum = 14                         # a histogram's sum of measurements (optional)
     value = 1                        # a sum's or gauge's value (optional)
 
 ``${NAME}`` stands for the values the test gives, as in expected-trace files. Each
@@ -34,7 +35,7 @@ import attrs
 from otlp import MetricPoint, Span, latest
 from traces import ExpectedTraceError, check_value, fmt, read_expected, same_value
 
-METRIC_KEYS = frozenset({"name", "unit", "kind", "scope", "attributes", "count", "value"})
+METRIC_KEYS = frozenset({"name", "unit", "kind", "scope", "attributes", "count", "sum", "value"})
 METRIC_KINDS = frozenset({"histogram", "sum", "gauge"})
 # Attributes of spans that no metric may carry: unbounded values.
 HIGH_CARDINALITY = frozenset(
@@ -64,6 +65,7 @@ class ExpectedSeries:
     count: int | None = None
     value: float | int | None = None
     scope: str | None = None  # None: any
+    sum: float | int | None = None
 
     def describe(self) -> str:
         return f"{self.name}{f' ({self.scope})' if self.scope else ''} {fmt(self.attributes)}"
@@ -112,10 +114,13 @@ def _parse_series(table: dict[str, Any], key: str, fail: Any) -> ExpectedSeries:
     value = table.get("value")
     if value is not None and (kind == "histogram" or not isinstance(value, int | float) or isinstance(value, bool)):
         raise fail(f"{key}.value", "a sum's or gauge's value, a number")
+    total = table.get("sum")
+    if total is not None and (kind != "histogram" or not isinstance(total, int | float) or isinstance(total, bool)):
+        raise fail(f"{key}.sum", "a histogram's sum, a number")
     scope = table.get("scope")
     if scope is not None and not isinstance(scope, str):
         raise fail(f"{key}.scope", "a string")
-    return ExpectedSeries(table["name"], table["unit"], kind, checked, count, value, scope)
+    return ExpectedSeries(table["name"], table["unit"], kind, checked, count, value, scope, total)
 
 
 def compare_metrics(expected: Iterable[ExpectedSeries], points: Iterable[MetricPoint]) -> list[str]:
@@ -144,6 +149,8 @@ def compare_metrics(expected: Iterable[ExpectedSeries], points: Iterable[MetricP
             diffs.append(f"{want.describe()}: count {got.count}, expected {want.count}")
         if want.value is not None and got.value != want.value:
             diffs.append(f"{want.describe()}: value {got.value}, expected {want.value}")
+        if want.sum is not None and got.sum != want.sum:
+            diffs.append(f"{want.describe()}: sum {got.sum}, expected {want.sum}")
     named = {want.name for want in expected}
     for i, got in enumerate(series):
         if got.name in named and i not in matched:
@@ -180,7 +187,8 @@ def assert_metrics(expected: Iterable[ExpectedSeries], points: Iterable[MetricPo
     diffs = invariant_diffs(points, spans) + compare_metrics(expected, points)
     if diffs:
         received = "\n".join(
-            f"  {p.name} [{p.kind}, {p.unit}, {p.scope}] {fmt(p.attributes)} count={p.count} value={p.value}"
+            f"  {p.name} [{p.kind}, {p.unit}, {p.scope}] {fmt(p.attributes)}"
+            f" count={p.count} sum={p.sum:g} value={p.value}"
             for p in latest(points)
         )
         raise AssertionError("metrics differ:\n  " + "\n  ".join(diffs) + "\nreceived series:\n" + received)

@@ -838,3 +838,35 @@ def test_propagated_trace_context_must_name_an_exported_span_of_the_integration(
     for message, received in failures.items():
         with pytest.raises(AssertionError, match=message):
             assert_propagated(received, [client, inner], owns, "an Elasticsearch span")
+
+
+# --- expected metrics -----------------------------------------------------------------------------------------
+
+
+def test_expected_metrics_compare_a_histograms_count_and_sum(tmp_path: Path) -> None:
+    from metrics import compare_metrics, load_expected_metrics
+
+    path = tmp_path / "expected-metrics.toml"
+    path.write_text(
+        '[[metric]]\nname = "http.server.response.body.size"\nunit = "By"\n'
+        'attributes = { "http.route" = "/users/{id}" }\ncount = 2\nsum = 14\n'
+    )
+    expected = load_expected_metrics(path)
+
+    def point(total: float) -> MetricPoint:
+        return MetricPoint(
+            "http.server.response.body.size",
+            "histogram",
+            "By",
+            attributes={"http.route": "/users/{id}"},
+            count=2,
+            sum=total,
+        )
+
+    assert compare_metrics(expected, [point(14)]) == []
+    assert compare_metrics(expected, [point(15)]) == [
+        'http.server.response.body.size {http.route = "/users/{id}"}: sum 15, expected 14'
+    ]
+    path.write_text(path.read_text().replace('unit = "By"', 'unit = "By"\nkind = "sum"').replace("count = 2\n", ""))
+    with pytest.raises(ExpectedTraceError, match=r"metric\[0\]\.sum"):
+        load_expected_metrics(path)
