@@ -22,14 +22,13 @@ field style, which the line shows, whatever that style is.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import attrs
 from otlp import LogRecord, Span
-from traces import ExpectedTraceError, check_value, fmt, read_expected, same_value
+from traces import ExpectedTraceError, expected_attributes, fmt, read_expected, same_value
 
 RECORD_KEYS = frozenset({"body", "severity-text", "severity-number", "span", "attributes", "printed"})
 
@@ -71,13 +70,7 @@ def _parse_record(table: dict[str, Any], key: str, fail: Any) -> ExpectedRecord:
     span = table.get("span")
     if span is not None and (not isinstance(span, str) or not span):
         raise fail(f"{key}.span", "a span's name")
-    attributes = table.get("attributes", {})
-    if not isinstance(attributes, dict):
-        raise fail(f"{key}.attributes", "must be a table")
-    checked = {
-        name: check_value(value, lambda m, k=name: fail(f"{key}.attributes.{json.dumps(k)}", m))
-        for name, value in attributes.items()
-    }
+    checked = expected_attributes(table, key, fail)
     printed = table.get("printed", True)
     if not isinstance(printed, bool):
         raise fail(f"{key}.printed", "must be true or false")

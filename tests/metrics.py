@@ -26,14 +26,13 @@ received.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import attrs
 from otlp import MetricPoint, Span, latest
-from traces import ExpectedTraceError, check_value, fmt, read_expected, same_value
+from traces import ExpectedTraceError, expected_attributes, fmt, read_expected, same_value
 
 METRIC_KEYS = frozenset({"name", "unit", "kind", "scope", "attributes", "count", "sum", "value"})
 METRIC_KINDS = frozenset({"histogram", "sum", "gauge"})
@@ -101,13 +100,7 @@ def _parse_series(table: dict[str, Any], key: str, fail: Any) -> ExpectedSeries:
     kind = table.get("kind", "histogram")
     if kind not in METRIC_KINDS:
         raise fail(f"{key}.kind", f"{kind!r} is not one of {', '.join(sorted(METRIC_KINDS))}")
-    attributes = table.get("attributes", {})
-    if not isinstance(attributes, dict):
-        raise fail(f"{key}.attributes", "must be a table")
-    checked = {
-        name: check_value(value, lambda m, k=name: fail(f"{key}.attributes.{json.dumps(k)}", m))
-        for name, value in attributes.items()
-    }
+    checked = expected_attributes(table, key, fail)
     count = table.get("count")
     if count is not None and (kind != "histogram" or not isinstance(count, int) or isinstance(count, bool)):
         raise fail(f"{key}.count", "a histogram's count, an integer")

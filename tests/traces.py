@@ -165,13 +165,7 @@ def _parse_span(table: dict[str, Any], key: str, fail: Any) -> ExpectedSpan:
     status_message = table.get("status-message")
     if status_message is not None and not isinstance(status_message, str):
         raise fail(f"{key}.status-message", "must be a string")
-    attributes = table.get("attributes", {})
-    if not isinstance(attributes, dict):
-        raise fail(f"{key}.attributes", "must be a table")
-    attributes = {
-        name_: check_value(value, lambda m, k=name_: fail(f"{key}.attributes.{json.dumps(k)}", m))
-        for name_, value in attributes.items()
-    }
+    attributes = expected_attributes(table, key, fail)
     flags = {}
     for flag in ("extra-attributes", "extra-children"):
         flags[flag] = table.get(flag, False)
@@ -205,6 +199,18 @@ class Varying:
 
 
 VARYING_TYPES: dict[str, type] = {"string": str, "int": int, "bool": bool, "float": float}
+
+
+def expected_attributes(table: dict[str, Any], key: str, fail: Any) -> dict[str, Any]:
+    """The ``attributes`` table of the expected span, series or record at ``key``, each value
+    checked (:func:`check_value`); ``fail(key, message)`` makes the error that names the key."""
+    attributes = table.get("attributes", {})
+    if not isinstance(attributes, dict):
+        raise fail(f"{key}.attributes", "must be a table")
+    return {
+        name: check_value(value, lambda m, k=name: fail(f"{key}.attributes.{json.dumps(k)}", m))
+        for name, value in attributes.items()
+    }
 
 
 def check_value(value: Any, fail: Any) -> Any:
