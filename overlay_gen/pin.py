@@ -7,22 +7,25 @@ writes ``overlay-gen.tools.go`` (build tag ``tools``, so no build compiles
 it) blank-importing the packages their Go code and the aspects import, so
 that ``go mod tidy`` keeps their modules, and requires those modules.
 
-It changes only what it must. The integrations' go.mod files name the
-oldest release of each module they accept; pin takes the newest releases
-that fit the module as it is: whose go directives, and whose requirements
-through the whole module graph, neither raise the module's ``go`` directive
-nor move a module that go.mod requires or that provides a package to the
-build (:func:`kept`; ``go list -m all`` before and after). A module that is
-in the graph only through another's go.mod (a dependency's test
-dependency) moves as the go command says. The OpenTelemetry modules are released together: pin bisects the
+It changes only what it must. The integrations' go.mod files name the oldest
+release of each module they accept; pin takes the newest releases that fit the
+module as it is: whose go directives, and whose requirements through the whole
+module graph, neither raise the module's ``go`` directive nor move a module
+that go.mod requires or that provides a package to the build (:func:`kept`;
+``go list -m all`` before and after). A module that is in the graph only
+through another's go.mod (a dependency's test dependency) moves as the go
+command says. The OpenTelemetry modules are released together: pin bisects the
 releases of ``go.opentelemetry.io/otel`` and takes, for each of them, every
 other module's newest release that requires no newer otel (the contrib
-packages' release made with it, :func:`newest_fitting`), so the set stays
-one that was released together. An instrumented library is the user's to
-choose, and so is a module the build already has: an instrumentation package
-that requires the library (redisotel requires go-redis) gets its newest
-release that requires no newer library than the user has. When nothing fits,
-pin says why in one line and changes nothing.
+packages' release made with it, :func:`newest_fitting`), so the set stays one
+that was released together; a set in which an OpenTelemetry module requires an
+unstable (v0) one at another minor release than the set has does not fit
+(``Scratch._mixes``: a contrib module the proxy has no release of for that
+otel would bring its own, older siblings). An instrumented library is the
+user's to choose, and so is a module the build already has: an instrumentation
+package that requires the library (redisotel requires go-redis) gets its
+newest release that requires no newer library than the user has. When nothing
+fits, pin says why in one line and changes nothing.
 
 The work is done on a copy of go.mod and go.sum (``-modfile``), checked, and
 only then copied over the module's own; after it ``go build`` and ``go mod
@@ -54,6 +57,7 @@ from .resolve import _decode_stream, go_env
 
 TOOLS_FILE = "overlay-gen.tools.go"
 LEADER = "go.opentelemetry.io/otel"  # the OpenTelemetry modules are released with it
+FAMILY = "go.opentelemetry.io"  # the OpenTelemetry project's modules (otel, contrib)
 T = TypeVar("T")
 DEFAULT_GO = "1.16"  # what the go command assumes of a go.mod without a go directive
 
@@ -262,6 +266,7 @@ class Scratch:
         self.reset()
         self.env = {**os.environ, "GOTOOLCHAIN": "local", "GOWORK": "off"}  # never another toolchain
         self._releases: dict[tuple[str, str], list[Release]] = {}
+        self._mixes_before: set[str] | None = None  # what the module's own build list mixes
 
     def __enter__(self) -> Scratch:
         return self
@@ -278,7 +283,8 @@ class Scratch:
 
     def go(self, *args: str, modfile: bool = True, offline: bool = False) -> subprocess.CompletedProcess[str]:
         flags = [f"-modfile={self.go_mod}"] if modfile else []
-        command = [go_binary(), *args[:1], *flags, *args[1:]]
+        verb = 2 if args[0] == "mod" else 1  # the flag goes after "list", "get", "mod graph"
+        command = [go_binary(), *args[:verb], *flags, *args[verb:]]
         env = self.env | ({"GOPROXY": "off"} if offline else {})
         return subprocess.run(command, cwd=self.root, env=env, capture_output=True, text=True, check=False)
 
@@ -306,7 +312,7 @@ class Scratch:
             after = self.build_list()
         except PinError as exc:
             return Misfit(str(exc))
-        return _moved(self.go_line(), after, go_line, selected)
+        return _moved(self.go_line(), after, go_line, selected) or self._mixed(after)
 
     def apply(self, requested: Sequence[str], go_line: str, selected: Mapping[str, str]) -> None:
         """``go get`` the packages on the scratch copy, then check that the result
@@ -316,7 +322,8 @@ class Scratch:
             proc = self.go("get", *requested)
             if proc.returncode != 0:
                 raise PinError(f"go get: {_last_line(proc.stderr)}")
-        moved = _moved(self.go_line(), self.build_list(), go_line, selected)
+        after = self.build_list()
+        moved = _moved(self.go_line(), after, go_line, selected) or self._mixed(after)
         if moved is not None:
             raise PinError(f"go get {' '.join(requested)}: it {moved}")
         packages = [r.partition("@")[0] for r in requested]
@@ -327,6 +334,43 @@ class Scratch:
         if listed.returncode != 0 or errors:
             why = errors[0] if errors else _last_line(listed.stderr)
             raise PinError(f"go.mod and go.sum are incomplete after go get: {why}")
+
+    def _mixed(self, build_list: Mapping[str, str]) -> Misfit | None:
+        """Why the scratch go.mod's build list mixes OpenTelemetry releases that were not made
+        together, beyond what the module's own already did (None when it does not)."""
+        if self._mixes_before is None:
+            edited = self.go_mod.read_bytes(), (self.directory / "go.sum").read_bytes()
+            self.reset()
+            self._mixes_before = self._mixes(self.build_list())
+            self.go_mod.write_bytes(edited[0])
+            (self.directory / "go.sum").write_bytes(edited[1])
+        new = sorted(self._mixes(build_list) - self._mixes_before)
+        return Misfit(f"would mix OpenTelemetry releases: {new[0]}") if new else None
+
+    def _mixes(self, build_list: Mapping[str, str]) -> set[str]:
+        """The unstable (v0) OpenTelemetry modules that ``build_list`` has at another minor
+        release than an OpenTelemetry module of it requires (``go mod graph``). A v0 module
+        promises nothing from one minor release to the next: stdoutlog v0.12.2, which autoexport
+        v0.61.0 requires, does not build with sdk/log v0.14.0. (What other modules require of
+        OpenTelemetry's is theirs: grpc's go.mod requires an old otelhttp for its own tests.)"""
+        proc = self.go("mod", "graph")
+        if proc.returncode != 0:
+            raise PinError(f"go mod graph: {_last_line(proc.stderr)}")
+        found = set()
+        for line in proc.stdout.splitlines():
+            user, _, needed = line.partition(" ")
+            path, _, version = user.partition("@")
+            module, _, wanted = needed.partition("@")
+            have = build_list.get(module, "")
+            if (
+                build_list.get(path) == version  # an edge of the build, not of a release it passed over
+                and within(path, FAMILY)
+                and within(module, FAMILY)
+                and wanted.startswith("v0.")
+                and _minor(have) != _minor(wanted)
+            ):
+                found.add(f"{path} {version} needs {module} {wanted}, not {have}")
+        return found
 
     def releases(self, module: str, floor: str) -> list[Release]:
         """``module``'s releases from ``floor`` on, oldest first (pre-releases
@@ -364,6 +408,11 @@ def _moved(new_go: str, after: Mapping[str, str], go_line: str, selected: Mappin
             upgrade = f"{module}@{moved_to}" if moved_to and version_key(moved_to) > version_key(version) else None
             return Misfit(f"would move {module} {version} to {moved_to or 'nothing'}", upgrade)
     return None
+
+
+def _minor(version: str) -> str:
+    """``v0.12`` of ``v0.12.2``."""
+    return ".".join(version.split(".")[:2])
 
 
 def _request(package: str, versions: Mapping[str, str], selected: Mapping[str, str]) -> str:

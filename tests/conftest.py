@@ -137,9 +137,18 @@ def tree_digest(root: Path) -> dict[str, bytes]:
 
 def otlp_env(env: dict[str, str], receiver: OtlpReceiver, **extra: str) -> dict[str, str]:
     """``env`` without the caller's OTEL_* settings, pointed at ``receiver``;
-    spans are exported every 50 ms rather than every 5 s."""
+    spans are exported every 50 ms rather than every 5 s. Metrics and logs are off
+    unless ``extra`` turns them on (OTEL_METRICS_EXPORTER="otlp": see ``with_metrics``)."""
     clean = {k: v for k, v in env.items() if not k.startswith("OTEL_")}
-    return {**clean, **receiver.env(), "OTEL_BSP_SCHEDULE_DELAY": "50", **extra}
+    off = {"OTEL_METRICS_EXPORTER": "none", "OTEL_LOGS_EXPORTER": "none"}
+    return {**clean, **receiver.env(), "OTEL_BSP_SCHEDULE_DELAY": "50", **off, **extra}
+
+
+# Metrics to the receiver, exported when the program exits (the interval outlasts every
+# fixture): one export of cumulative totals.
+WITH_METRICS = {"OTEL_METRICS_EXPORTER": "otlp", "OTEL_METRIC_EXPORT_INTERVAL": "600000"}
+# Log records to the receiver, flushed at exit as spans are.
+WITH_LOGS = {"OTEL_LOGS_EXPORTER": "otlp"}
 
 
 @pytest.fixture

@@ -1,19 +1,22 @@
-"""A real OTLP trace receiver for tests, over HTTP or gRPC.
+"""A real OTLP receiver for tests, over HTTP or gRPC: traces, metrics and logs.
 
-``OtlpReceiver`` serves ``POST /v1/traces`` (OTLP/HTTP, the default) or the
-OTLP ``TraceService`` (``OtlpReceiver("grpc")``, with ``grpcio``) on 127.0.0.1
-(a free port) in the background, decodes each export request with the official
-protobuf definitions (``opentelemetry-proto``) and keeps every span as a frozen
-``Span`` record with plain Python values; both front ends share one store::
+``OtlpReceiver`` serves ``POST /v1/traces``, ``/v1/metrics`` and ``/v1/logs``
+(OTLP/HTTP, the default) or the OTLP ``TraceService``, ``MetricsService`` and
+``LogsService`` (``OtlpReceiver("grpc")``, with ``grpcio``) on 127.0.0.1 (a
+free port) in the background, decodes each export request with the official
+protobuf definitions (``opentelemetry-proto``) and keeps every span, metric
+data point and log record as a frozen record (``Span``, ``MetricPoint``,
+``LogRecord``) with plain Python values; both front ends share one store::
 
     with OtlpReceiver() as receiver:  # or OtlpReceiver("grpc")
         run_program(env={**env, **receiver.env()})
         spans = receiver.wait_for(2)
+        points = receiver.wait_for_metrics(lambda ps: any(p.name == "http.server.request.duration" for p in ps))
 
 Request bodies may be ``application/x-protobuf`` or ``application/json`` (OTLP
 JSON: trace and span ids hex-encoded), optionally ``Content-Encoding: gzip``;
-the answer is a serialized ``ExportTraceServiceResponse`` in the request's
-encoding. A request the receiver cannot decode is answered 400 (415 for an
+the answer is the signal's serialized ``Export...ServiceResponse`` in the
+request's encoding. A request the receiver cannot decode is answered 400 (415 for an
 unknown content type or encoding) and recorded in ``errors()``, which
 ``wait_for`` reports when it times out. Over gRPC, ``grpcio`` decodes the
 request (and any ``grpc-encoding: gzip``) and answers a malformed one itself.
@@ -34,7 +37,23 @@ from typing import Any
 import attrs
 import grpc
 from google.protobuf import json_format
-from google.protobuf.message import DecodeError
+from google.protobuf.message import DecodeError, Message
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
+    ExportLogsServiceRequest,
+    ExportLogsServiceResponse,
+)
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2_grpc import (
+    LogsServiceServicer,
+    add_LogsServiceServicer_to_server,
+)
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+    ExportMetricsServiceResponse,
+)
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2_grpc import (
+    MetricsServiceServicer,
+    add_MetricsServiceServicer_to_server,
+)
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
@@ -44,10 +63,13 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc import (
     add_TraceServiceServicer_to_server,
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.metrics.v1.metrics_pb2 import AggregationTemporality
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as PbSpan
 from opentelemetry.proto.trace.v1.trace_pb2 import Status as PbStatus
 
 TRACES_PATH = "/v1/traces"
+METRICS_PATH = "/v1/metrics"
+LOGS_PATH = "/v1/logs"
 HTTP_PROTOBUF = "http/protobuf"
 GRPC = "grpc"
 PROTOCOLS = (HTTP_PROTOBUF, GRPC)  # values of OTEL_EXPORTER_OTLP_PROTOCOL the receiver serves
@@ -102,6 +124,67 @@ class Span:
         return f"{self.name} [{self.kind}, {status}] trace={self.trace_id} span={self.span_id} parent={parent}"
 
 
+@attrs.frozen
+class Exemplar:
+    """A measurement a histogram kept with the span it was made in (ids lower-case hex, "" for none)."""
+
+    value: float
+    trace_id: str = ""
+    span_id: str = ""
+
+
+@attrs.frozen
+class MetricPoint:
+    """One data point of a received metric. ``kind`` is "histogram", "sum", "gauge",
+    "exponential_histogram" or "summary"; a histogram has ``count``, ``sum``, ``bounds`` and
+    ``bucket_counts``, a sum or gauge its ``value``. The SDK exports cumulative points by default:
+    each export repeats the series' total so far (``latest`` keeps the last of each series)."""
+
+    name: str
+    kind: str
+    unit: str = ""
+    description: str = ""
+    attributes: dict[str, Any] = attrs.field(factory=dict)
+    resource: dict[str, Any] = attrs.field(factory=dict)
+    scope: str = ""
+    temporality: str = ""  # "cumulative", "delta" or "" (a gauge)
+    monotonic: bool = False  # a sum's
+    value: float | int | None = None
+    count: int = 0
+    sum: float = 0.0
+    bounds: tuple[float, ...] = ()
+    bucket_counts: tuple[int, ...] = ()
+    exemplars: tuple[Exemplar, ...] = ()
+    time_unix_nano: int = 0
+
+    def series(self) -> tuple[str, str, tuple[tuple[str, str], ...]]:
+        """What identifies the point's series: name, scope and attributes."""
+        return self.name, self.scope, tuple(sorted((k, repr(v)) for k, v in self.attributes.items()))
+
+
+@attrs.frozen
+class LogRecord:
+    """One received log record (ids lower-case hex, "" when the record has none)."""
+
+    body: Any
+    severity_text: str = ""
+    severity_number: int = 0
+    attributes: dict[str, Any] = attrs.field(factory=dict)
+    trace_id: str = ""
+    span_id: str = ""
+    resource: dict[str, Any] = attrs.field(factory=dict)
+    scope: str = ""
+    time_unix_nano: int = 0
+
+
+def latest(points: Iterable[MetricPoint]) -> list[MetricPoint]:
+    """The last point received of each series, in the order the series first arrived."""
+    last: dict[tuple[str, str, tuple[tuple[str, str], ...]], MetricPoint] = {}
+    for point in points:
+        last[point.series()] = point
+    return list(last.values())
+
+
 # --- decoding -------------------------------------------------------------------------------------------------
 
 
@@ -149,6 +232,86 @@ def spans_of(request: ExportTraceServiceRequest) -> list[Span]:
     return out
 
 
+TEMPORALITIES = {
+    AggregationTemporality.AGGREGATION_TEMPORALITY_CUMULATIVE: "cumulative",
+    AggregationTemporality.AGGREGATION_TEMPORALITY_DELTA: "delta",
+}
+
+
+def _number(point: Any) -> float | int:
+    return point.as_int if point.WhichOneof("value") == "as_int" else point.as_double
+
+
+def _exemplars(point: Any) -> tuple[Exemplar, ...]:
+    return tuple(Exemplar(_number(e), e.trace_id.hex(), e.span_id.hex()) for e in point.exemplars)
+
+
+def metric_points_of(request: ExportMetricsServiceRequest) -> list[MetricPoint]:
+    """Every data point of a metrics export request, as records."""
+    out: list[MetricPoint] = []
+    for resource_metrics in request.resource_metrics:
+        resource = key_values(resource_metrics.resource.attributes)
+        for scope_metrics in resource_metrics.scope_metrics:
+            for metric in scope_metrics.metrics:
+                kind = metric.WhichOneof("data") or ""
+                data = getattr(metric, kind) if kind else None
+                common = dict(
+                    name=metric.name,
+                    kind=kind,
+                    unit=metric.unit,
+                    description=metric.description,
+                    resource=dict(resource),
+                    scope=scope_metrics.scope.name,
+                    temporality=TEMPORALITIES.get(getattr(data, "aggregation_temporality", None), ""),
+                    monotonic=bool(getattr(data, "is_monotonic", False)),
+                )
+                for point in data.data_points if data is not None else ():
+                    if kind in ("sum", "gauge"):
+                        values: dict[str, Any] = dict(value=_number(point), exemplars=_exemplars(point))
+                    elif kind == "histogram":
+                        values = dict(
+                            count=point.count,
+                            sum=point.sum,
+                            bounds=tuple(point.explicit_bounds),
+                            bucket_counts=tuple(point.bucket_counts),
+                            exemplars=_exemplars(point),
+                        )
+                    else:  # exponential histograms and summaries: counted, not decoded further
+                        values = dict(count=point.count, sum=point.sum)
+                    out.append(
+                        MetricPoint(
+                            **common,
+                            **values,
+                            attributes=key_values(point.attributes),
+                            time_unix_nano=point.time_unix_nano,
+                        )
+                    )
+    return out
+
+
+def log_records_of(request: ExportLogsServiceRequest) -> list[LogRecord]:
+    """Every log record of a logs export request, as records."""
+    out: list[LogRecord] = []
+    for resource_logs in request.resource_logs:
+        resource = key_values(resource_logs.resource.attributes)
+        for scope_logs in resource_logs.scope_logs:
+            for record in scope_logs.log_records:
+                out.append(
+                    LogRecord(
+                        body=any_value(record.body),
+                        severity_text=record.severity_text,
+                        severity_number=record.severity_number,
+                        attributes=key_values(record.attributes),
+                        trace_id=record.trace_id.hex(),
+                        span_id=record.span_id.hex(),
+                        resource=dict(resource),
+                        scope=scope_logs.scope.name,
+                        time_unix_nano=record.time_unix_nano,
+                    )
+                )
+    return out
+
+
 def _hex_ids_to_base64(obj: Any) -> None:
     """OTLP/JSON writes trace and span ids in hex where protobuf JSON expects base64: convert in place."""
     if isinstance(obj, list):
@@ -165,9 +328,28 @@ def _hex_ids_to_base64(obj: Any) -> None:
                 _hex_ids_to_base64(value)
 
 
-def decode_request(body: bytes, content_type: str) -> ExportTraceServiceRequest:
-    """Decode an export request body (already un-gzipped). Raises ValueError on a malformed body."""
-    request = ExportTraceServiceRequest()
+@attrs.frozen
+class _Signal:
+    """What the receiver does with one signal's export requests."""
+
+    path: str
+    request: type[Message]
+    response: type[Message]
+    records: Callable[[Any], list[Any]]
+
+
+SIGNALS = {
+    "spans": _Signal(TRACES_PATH, ExportTraceServiceRequest, ExportTraceServiceResponse, spans_of),
+    "metrics": _Signal(METRICS_PATH, ExportMetricsServiceRequest, ExportMetricsServiceResponse, metric_points_of),
+    "logs": _Signal(LOGS_PATH, ExportLogsServiceRequest, ExportLogsServiceResponse, log_records_of),
+}
+BY_PATH = {signal.path: name for name, signal in SIGNALS.items()}
+
+
+def decode_request(body: bytes, content_type: str, signal: str = "spans") -> Any:
+    """Decode an export request body (already un-gzipped) of one signal ("spans", "metrics" or
+    "logs"). Raises ValueError on a malformed body."""
+    request = SIGNALS[signal].request()
     if content_type == PROTOBUF:
         try:
             request.ParseFromString(body)
@@ -205,7 +387,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         except (OSError, ValueError) as e:
             self._fail(400, f"cannot read body: {e}")
             return
-        if self.path.split("?", 1)[0] != TRACES_PATH:
+        signal = BY_PATH.get(self.path.split("?", 1)[0])
+        if signal is None:
             self._reply(404, "text/plain", b"not found\n")
             return
         content_type = (self.headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
@@ -220,15 +403,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                     raise ValueError(f"malformed gzip body: {e}") from e
             elif encoding != "identity":
                 raise _UnsupportedMedia(f"unsupported Content-Encoding {encoding!r}")
-            request = decode_request(body, content_type)
+            request = decode_request(body, content_type, signal)
         except _UnsupportedMedia as e:
             self._fail(415, str(e))
             return
         except ValueError as e:
             self._fail(400, str(e))
             return
-        self.server.receiver._add(spans_of(request))
-        response = ExportTraceServiceResponse()
+        self.server.receiver._add(signal, SIGNALS[signal].records(request))
+        response = SIGNALS[signal].response()
         payload = response.SerializeToString() if content_type == PROTOBUF else json_format.MessageToJson(response)
         self._reply(200, content_type, payload if isinstance(payload, bytes) else payload.encode())
 
@@ -298,8 +481,28 @@ class _TraceService(TraceServiceServicer):
         self.receiver = receiver
 
     def Export(self, request: ExportTraceServiceRequest, context: grpc.ServicerContext) -> ExportTraceServiceResponse:
-        self.receiver._add(spans_of(request))
+        self.receiver._add("spans", spans_of(request))
         return ExportTraceServiceResponse()
+
+
+class _MetricsService(MetricsServiceServicer):
+    def __init__(self, receiver: OtlpReceiver) -> None:
+        self.receiver = receiver
+
+    def Export(
+        self, request: ExportMetricsServiceRequest, context: grpc.ServicerContext
+    ) -> ExportMetricsServiceResponse:
+        self.receiver._add("metrics", metric_points_of(request))
+        return ExportMetricsServiceResponse()
+
+
+class _LogsService(LogsServiceServicer):
+    def __init__(self, receiver: OtlpReceiver) -> None:
+        self.receiver = receiver
+
+    def Export(self, request: ExportLogsServiceRequest, context: grpc.ServicerContext) -> ExportLogsServiceResponse:
+        self.receiver._add("logs", log_records_of(request))
+        return ExportLogsServiceResponse()
 
 
 class _GrpcFrontEnd:
@@ -311,6 +514,8 @@ class _GrpcFrontEnd:
         self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="otlp-receiver-grpc")
         self._server = grpc.server(self._executor)
         add_TraceServiceServicer_to_server(_TraceService(receiver), self._server)
+        add_MetricsServiceServicer_to_server(_MetricsService(receiver), self._server)
+        add_LogsServiceServicer_to_server(_LogsService(receiver), self._server)
         try:
             self.port: int = self._server.add_insecure_port("127.0.0.1:0")
             if not self.port:  # older grpcio reports failure as port 0
@@ -337,7 +542,7 @@ class _GrpcFrontEnd:
 
 
 class OtlpReceiver:
-    """An OTLP trace receiver on 127.0.0.1; a context manager (or ``start()``/``stop()``).
+    """An OTLP receiver of traces, metrics and logs on 127.0.0.1; a context manager (or ``start()``/``stop()``).
 
     ``protocol`` is ``"http/protobuf"`` (OTLP/HTTP; JSON bodies are accepted too) or ``"grpc"``.
     """
@@ -347,7 +552,7 @@ class OtlpReceiver:
             raise ValueError(f"unsupported OTLP protocol {protocol!r}: expected one of {', '.join(PROTOCOLS)}")
         self.protocol = protocol
         self._lock = threading.Condition()
-        self._spans: list[Span] = []
+        self._records: dict[str, list[Any]] = {signal: [] for signal in SIGNALS}
         self._errors: list[str] = []
         self._front: _HttpFrontEnd | _GrpcFrontEnd | None = None
         self.port = 0
@@ -396,9 +601,9 @@ class OtlpReceiver:
 
     # received data
 
-    def _add(self, spans: list[Span]) -> None:
+    def _add(self, signal: str, records: list[Any]) -> None:
         with self._lock:
-            self._spans.extend(spans)
+            self._records[signal].extend(records)
             self._lock.notify_all()
 
     def _error(self, message: str) -> None:
@@ -409,7 +614,17 @@ class OtlpReceiver:
     def spans(self) -> list[Span]:
         """A snapshot of every span received so far, in arrival order."""
         with self._lock:
-            return list(self._spans)
+            return list(self._records["spans"])
+
+    def metrics(self) -> list[MetricPoint]:
+        """A snapshot of every metric data point received so far, in arrival order."""
+        with self._lock:
+            return list(self._records["metrics"])
+
+    def logs(self) -> list[LogRecord]:
+        """A snapshot of every log record received so far, in arrival order."""
+        with self._lock:
+            return list(self._records["logs"])
 
     def errors(self) -> list[str]:
         """Requests that were rejected (bad content type, encoding or body), one line each."""
@@ -417,9 +632,10 @@ class OtlpReceiver:
             return list(self._errors)
 
     def clear(self) -> None:
-        """Forget the spans and errors received so far."""
+        """Forget everything received so far."""
         with self._lock:
-            self._spans.clear()
+            for records in self._records.values():
+                records.clear()
             self._errors.clear()
 
     def wait_for(self, until: int | Callable[[list[Span]], bool], timeout: float = 10.0) -> list[Span]:
@@ -427,18 +643,29 @@ class OtlpReceiver:
 
         Raises AssertionError after ``timeout`` seconds, listing the spans that did arrive.
         """
-        ready: Callable[[list[Span]], bool]
+        return self._wait("spans", until, timeout, lambda span: span.describe())
+
+    def wait_for_metrics(self, until: Callable[[list[MetricPoint]], bool], timeout: float = 10.0) -> list[MetricPoint]:
+        """Wait until ``until(points)`` holds for the metric data points received; return them."""
+        return self._wait("metrics", until, timeout, lambda p: f"{p.name} {p.kind} {p.attributes}")
+
+    def wait_for_logs(self, until: int | Callable[[list[LogRecord]], bool], timeout: float = 10.0) -> list[LogRecord]:
+        """Wait until ``until`` log records arrived (an int) or ``until(records)`` holds; return them."""
+        return self._wait("logs", until, timeout, lambda r: f"{r.severity_text} {r.body!r} trace={r.trace_id}")
+
+    def _wait(self, signal: str, until: Any, timeout: float, describe: Callable[[Any], str]) -> list[Any]:
+        ready: Callable[[list[Any]], bool]
         if isinstance(until, int):
             count = until
-            ready = lambda spans: len(spans) >= count  # noqa: E731
-            wanted = f"{count} span{'s' if count != 1 else ''}"
+            ready = lambda records: len(records) >= count  # noqa: E731
+            wanted = f"{count} {signal}"
         else:
             ready = until
             wanted = f"predicate {getattr(until, '__qualname__', repr(until))}"
         deadline = time.monotonic() + timeout
         with self._lock:
             while True:
-                snapshot = list(self._spans)
+                snapshot = list(self._records[signal])
                 if ready(snapshot):
                     return snapshot
                 left = deadline - time.monotonic()
@@ -447,7 +674,7 @@ class OtlpReceiver:
                 self._lock.wait(min(left, 0.1))
             errors = list(self._errors)
         lines = [f"timed out after {timeout:g}s waiting for {wanted} at {self.endpoint}; received {len(snapshot)}:"]
-        lines += [f"  {span.describe()}" for span in snapshot] or ["  (no spans)"]
+        lines += [f"  {describe(record)}" for record in snapshot] or [f"  (no {signal})"]
         if errors:
             lines.append("rejected requests:")
             lines += [f"  {e}" for e in errors]

@@ -142,3 +142,43 @@ def test_a_failed_go_build_is_reported_by_its_error_not_the_last_package_it_list
     message = str(failure(["go", "build", "-v", "./..."], Path("/w"), 1, output))
     assert message == "go build -v ./... (in /w) exited 1: c/c.go:3:1: undefined: x"
     assert str(failure(["go", "env"], Path("/w"), 1, "go: bad\nlast line\n")).endswith(": last line")
+
+
+def _runtime(rps: dict[str, float]) -> dict[str, Any]:
+    ratios = {
+        "overlay_over_manual": rps["overlay"] / rps["manual"],
+        "overlay_over_plain": rps["overlay"] / rps["plain"],
+        "manual_over_plain": rps["manual"] / rps["plain"],
+    }
+    if "overlay+metrics" in rps:
+        ratios |= {
+            "overlay_over_manual_with_metrics": rps["overlay+metrics"] / rps["manual+metrics"],
+            "overlay_metrics_on_over_off": rps["overlay+metrics"] / rps["overlay"],
+            "manual_metrics_on_over_off": rps["manual+metrics"] / rps["manual"],
+        }
+    return {
+        "fixture": "httpbench",
+        "route": "GET /hello/{name}",
+        "connections": 8,
+        "duration_seconds": 10.0,
+        "warmup_seconds": 2.0,
+        "requests_per_second": rps,
+        "ratios": ratios,
+    }
+
+
+def test_the_runtime_with_metrics_is_its_own_target_and_row() -> None:
+    rps = {"plain": 1000.0, "overlay": 900.0, "manual": 900.0, "overlay+metrics": 850.0, "manual+metrics": 900.0}
+    run = {**_run(), "runtime": _runtime(rps)}
+    assert target(run, "6")["status"] == report.MET
+    assert target(run, "6b")["status"] == report.MISSED  # 850 / 900 < 0.95
+    lines = report.table({**run, "repeat": 1, "targets": report.targets(run)}).splitlines()
+    (row,) = [line for line in lines if line.startswith("+ metrics")]
+    assert "850" in row and "0.94x" in row and "overlay 0.94x, manual 1.00x" in row
+    old = {**_run(), "runtime": _runtime({k: v for k, v in rps.items() if "+" not in k})}
+    assert target(old, "6b")["status"] == report.NOT_RUN  # a run from before the metrics variants
+    assert not [
+        line
+        for line in report.table({**old, "repeat": 1, "targets": report.targets(old)}).splitlines()
+        if line.startswith("+ metrics")
+    ]

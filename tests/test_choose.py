@@ -160,5 +160,6 @@ def test_a_program_pays_only_for_the_integrations_that_apply(tmp_path: Path, go_
         "overlay-gen.invalid/spans",
         "overlay-gen.invalid/goroutines",
         "overlay-gen.invalid/exittrace",  # every program: its spans are flushed at any exit
+        "overlay-gen.invalid/logtrace",  # net/http imports log: its records carry the ids
     }
     assert "overlay-gen.invalid/chitrace" not in go_mod and "overlay-gen.invalid/dbsql" not in go_mod

@@ -48,11 +48,13 @@ def test_database_operations_are_spans_and_logs_carry_their_ids(
     assert_trace(expected_trace(FIXTURES / "dbapp" / "expected-trace.toml", postgres.port), receiver.spans())
 
     records = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
-    with_context, without = records
+    outside, with_context, without_context = records
     (inventory,) = [s for s in receiver.spans() if s.name == "inventory"]
-    assert (with_context["trace_id"], with_context["span_id"]) == (inventory.trace_id, inventory.span_id)
+    assert outside["msg"] == "outside any span" and "trace_id" not in outside and "span_id" not in outside
     assert with_context["msg"] == "inventory" and with_context["items"] == 1
-    assert "trace_id" not in without and "span_id" not in without
+    assert without_context["msg"] == "no context: the goroutine's span"
+    for record in (with_context, without_context):  # slog.Info: the goroutine's active span, the //dd:span's
+        assert (record["trace_id"], record["span_id"]) == (inventory.trace_id, inventory.span_id)
 
 
 @pytest.mark.gobuild

@@ -21,7 +21,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import REPO, go, otlp_env, overlay_gen
+from conftest import REPO, WITH_LOGS, WITH_METRICS, go, otlp_env, overlay_gen
 from otlp import OtlpReceiver, Span
 from traces import assert_trace, parse_expected
 
@@ -47,10 +47,12 @@ def built(tmp_path_factory: pytest.TempPathFactory, toolchain_env: dict[str, str
     return root / "exits", toolchain_env
 
 
-def _run(built: tuple[Path, dict[str, str]], receiver: OtlpReceiver, mode: str) -> subprocess.CompletedProcess[str]:
+def _run(
+    built: tuple[Path, dict[str, str]], receiver: OtlpReceiver, mode: str, **extra: str
+) -> subprocess.CompletedProcess[str]:
     app, env = built
     return subprocess.run(
-        [str(app), mode], env=otlp_env(env, receiver, **HOLD), capture_output=True, text=True, timeout=60
+        [str(app), mode], env=otlp_env(env, receiver, **HOLD, **extra), capture_output=True, text=True, timeout=60
     )
 
 
@@ -70,10 +72,15 @@ def _expect(toml: str, spans: list[Span]) -> None:
     assert_trace(parse_expected(tomllib.loads(toml)), spans)
 
 
-def test_log_fatal_flushes_spans(built: tuple[Path, dict[str, str]], receiver: OtlpReceiver) -> None:
-    run = _run(built, receiver, "fatal")
+def test_log_fatal_flushes_spans_metrics_and_logs(built: tuple[Path, dict[str, str]], receiver: OtlpReceiver) -> None:
+    run = _run(built, receiver, "fatal", **WITH_METRICS, **WITH_LOGS)
     assert run.returncode == 1 and "giving up" in run.stderr, run.stderr
-    _expect(ORDER, receiver.spans())  # there when the program is gone: flushed inside os.Exit
+    # There when the program is gone: flushed inside os.Exit, all three signals (metrics are pushed
+    # every 10 minutes here, so only the exit's flush can have sent them).
+    _expect(ORDER, receiver.spans())
+    assert "go.goroutine.count" in {point.name for point in receiver.metrics()}
+    fatal = [record for record in receiver.logs() if record.body == "giving up"]
+    assert [(r.severity_text, r.severity_number, r.trace_id) for r in fatal] == [("ERROR+4", 21, "")], receiver.logs()
 
 
 def test_os_exit_in_a_dependency_flushes_spans_without_rewriting_it(

@@ -17,6 +17,14 @@ from typing import Any
 
 import grpc
 import pytest
+from google.protobuf import json_format
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2_grpc import LogsServiceStub
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+    ExportMetricsServiceResponse,
+)
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2_grpc import MetricsServiceStub
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
@@ -29,10 +37,23 @@ from opentelemetry.proto.common.v1.common_pb2 import (
     KeyValue,
     KeyValueList,
 )
+from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord as PbLogRecord
+from opentelemetry.proto.logs.v1.logs_pb2 import ResourceLogs, ScopeLogs, SeverityNumber
+from opentelemetry.proto.metrics.v1.metrics_pb2 import (
+    AggregationTemporality,
+    Gauge,
+    Histogram,
+    HistogramDataPoint,
+    Metric,
+    NumberDataPoint,
+    ResourceMetrics,
+    ScopeMetrics,
+)
+from opentelemetry.proto.metrics.v1.metrics_pb2 import Exemplar as PbExemplar
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Status
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as PbSpan
-from otlp import OtlpReceiver, Span, SpanEvent
+from otlp import Exemplar, LogRecord, MetricPoint, OtlpReceiver, Span, SpanEvent, latest
 from servers import assert_propagated
 from traces import ExpectedTraceError, Varying, assert_trace, compare, dump_tree, load_expected
 
@@ -261,7 +282,7 @@ def test_receiver_decodes_otlp_json() -> None:
 def test_receiver_answers_404_elsewhere() -> None:
     payload = sample_request().SerializeToString()
     with OtlpReceiver() as receiver:
-        assert post(receiver.endpoint + "/v1/metrics", payload, "application/x-protobuf")[0] == 404
+        assert post(receiver.endpoint + "/v1development/profiles", payload, "application/x-protobuf")[0] == 404
         assert post(receiver.endpoint + "/", payload, "application/x-protobuf")[0] == 404
         with pytest.raises(urllib.error.HTTPError) as info:
             urllib.request.urlopen(receiver.traces_url, timeout=10)  # GET
@@ -374,17 +395,127 @@ def test_grpc_receiver_wait_for_returns_once_spans_arrive() -> None:
         assert [s.name for s in spans] == ["GET /items", "db.query"]
 
 
-def test_grpc_receiver_answers_only_the_trace_service() -> None:
+def test_grpc_receiver_answers_the_three_signals_only() -> None:
     with OtlpReceiver("grpc") as receiver, grpc.insecure_channel(f"127.0.0.1:{receiver.port}") as channel:
-        metrics = channel.unary_unary(
-            "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
+        profiles = channel.unary_unary(
+            "/opentelemetry.proto.collector.profiles.v1development.ProfilesService/Export",
             request_serializer=lambda body: body,
             response_deserializer=lambda body: body,
         )
         with pytest.raises(grpc.RpcError) as info:
-            metrics(b"", timeout=10)
+            profiles(b"", timeout=10)
         assert info.value.code() == grpc.StatusCode.UNIMPLEMENTED
+        MetricsServiceStub(channel).Export(sample_metrics(), timeout=10)
+        LogsServiceStub(channel).Export(sample_logs(), timeout=10)
+        check_sample_metrics(receiver.metrics())
+        check_sample_logs(receiver.logs())
         assert receiver.spans() == []
+
+
+def sample_metrics() -> ExportMetricsServiceRequest:
+    """A cumulative histogram exported twice (one series) with an exemplar, and a gauge."""
+    histogram = [
+        Metric(
+            name="http.server.request.duration",
+            unit="s",
+            histogram=Histogram(
+                aggregation_temporality=AggregationTemporality.AGGREGATION_TEMPORALITY_CUMULATIVE,
+                data_points=[
+                    HistogramDataPoint(
+                        attributes=key_values({"http.route": "/items/{id}"}),
+                        count=count,
+                        sum=0.5 * count,
+                        explicit_bounds=[0.1, 1.0],
+                        bucket_counts=[0, count, 0],
+                        exemplars=[
+                            PbExemplar(as_double=0.5, trace_id=bytes.fromhex(TRACE), span_id=bytes.fromhex(ROOT))
+                        ],
+                    )
+                ],
+            ),
+        )
+        for count in (1, 3)
+    ]
+    gauge = Metric(name="go.goroutine.count", unit="{goroutine}", gauge=Gauge(data_points=[NumberDataPoint(as_int=7)]))
+    return ExportMetricsServiceRequest(
+        resource_metrics=[
+            ResourceMetrics(
+                resource=Resource(attributes=key_values({"service.name": "webapp"})),
+                scope_metrics=[
+                    ScopeMetrics(scope=InstrumentationScope(name="overlay-gen/net/http"), metrics=[*histogram, gauge])
+                ],
+            )
+        ]
+    )
+
+
+def check_sample_metrics(points: list[MetricPoint]) -> None:
+    assert [(p.name, p.kind) for p in points] == [
+        ("http.server.request.duration", "histogram"),
+        ("http.server.request.duration", "histogram"),
+        ("go.goroutine.count", "gauge"),
+    ]
+    duration, goroutines = latest(points)
+    assert (duration.count, duration.sum, duration.bounds, duration.bucket_counts) == (3, 1.5, (0.1, 1.0), (0, 3, 0))
+    assert (duration.unit, duration.temporality, duration.attributes) == (
+        "s",
+        "cumulative",
+        {"http.route": "/items/{id}"},
+    )
+    assert (duration.scope, duration.resource) == ("overlay-gen/net/http", {"service.name": "webapp"})
+    assert duration.exemplars == (Exemplar(0.5, TRACE, ROOT),)
+    assert (goroutines.value, goroutines.unit, goroutines.temporality) == (7, "{goroutine}", "")
+
+
+def sample_logs() -> ExportLogsServiceRequest:
+    record = PbLogRecord(
+        body=AnyValue(string_value="item 7 served"),
+        severity_text="INFO",
+        severity_number=SeverityNumber.SEVERITY_NUMBER_INFO,
+        attributes=key_values({"item": 7}),
+        trace_id=bytes.fromhex(TRACE),
+        span_id=bytes.fromhex(ROOT),
+    )
+    return ExportLogsServiceRequest(
+        resource_logs=[
+            ResourceLogs(
+                resource=Resource(attributes=key_values({"service.name": "webapp"})),
+                scope_logs=[ScopeLogs(scope=InstrumentationScope(name="zap"), log_records=[record])],
+            )
+        ]
+    )
+
+
+def check_sample_logs(records: list[LogRecord]) -> None:
+    assert records == [
+        LogRecord(
+            body="item 7 served",
+            severity_text="INFO",
+            severity_number=SeverityNumber.SEVERITY_NUMBER_INFO,
+            attributes={"item": 7},
+            trace_id=TRACE,
+            span_id=ROOT,
+            resource={"service.name": "webapp"},
+            scope="zap",
+        )
+    ]
+
+
+def test_receiver_keeps_metrics_and_logs_over_http() -> None:
+    with OtlpReceiver() as receiver:
+        status, content_type, body = post(
+            receiver.endpoint + "/v1/metrics", sample_metrics().SerializeToString(), "application/x-protobuf"
+        )
+        assert (status, content_type) == (200, "application/x-protobuf")
+        ExportMetricsServiceResponse().ParseFromString(body)
+        logs = json_format.MessageToJson(sample_logs()).encode()
+        status, content_type, _ = post(receiver.endpoint + "/v1/logs", gzip.compress(logs), "application/json", "gzip")
+        assert (status, content_type) == (200, "application/json")
+        check_sample_metrics(receiver.wait_for_metrics(lambda points: len(points) == 3))
+        check_sample_logs(receiver.wait_for_logs(1))
+        assert receiver.spans() == [] and receiver.errors() == []
+        receiver.clear()
+        assert receiver.metrics() == [] and receiver.logs() == []
 
 
 def test_grpc_receiver_stops_cleanly() -> None:
@@ -707,3 +838,35 @@ def test_propagated_trace_context_must_name_an_exported_span_of_the_integration(
     for message, received in failures.items():
         with pytest.raises(AssertionError, match=message):
             assert_propagated(received, [client, inner], owns, "an Elasticsearch span")
+
+
+# --- expected metrics -----------------------------------------------------------------------------------------
+
+
+def test_expected_metrics_compare_a_histograms_count_and_sum(tmp_path: Path) -> None:
+    from metrics import compare_metrics, load_expected_metrics
+
+    path = tmp_path / "expected-metrics.toml"
+    path.write_text(
+        '[[metric]]\nname = "http.server.response.body.size"\nunit = "By"\n'
+        'attributes = { "http.route" = "/users/{id}" }\ncount = 2\nsum = 14\n'
+    )
+    expected = load_expected_metrics(path)
+
+    def point(total: float) -> MetricPoint:
+        return MetricPoint(
+            "http.server.response.body.size",
+            "histogram",
+            "By",
+            attributes={"http.route": "/users/{id}"},
+            count=2,
+            sum=total,
+        )
+
+    assert compare_metrics(expected, [point(14)]) == []
+    assert compare_metrics(expected, [point(15)]) == [
+        'http.server.response.body.size {http.route = "/users/{id}"}: sum 15, expected 14'
+    ]
+    path.write_text(path.read_text().replace('unit = "By"', 'unit = "By"\nkind = "sum"').replace("count = 2\n", ""))
+    with pytest.raises(ExpectedTraceError, match=r"metric\[0\]\.sum"):
+        load_expected_metrics(path)

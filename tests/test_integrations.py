@@ -13,7 +13,11 @@ real loopback connections and exits) is checked twice:
   it claims), run against the servers ``fixture.toml`` asks for, and the spans
   it exports to a real OTLP receiver are compared with
   ``fixture/expected-trace.toml`` (in which ``${NAME}`` stands for what a
-  server gave the fixture's variable NAME: its port).
+  server gave the fixture's variable NAME: its port); the metrics it exports
+  in the same run keep to the conventions' attributes, and match
+  ``fixture/expected-metrics.toml`` where the fixture has one (tests/metrics.py);
+  a logging library's fixture exports its records too (OTEL_LOGS_EXPORTER=otlp),
+  compared with ``fixture/expected-logs.toml`` with what it printed (tests/logs.py).
 
 ``fixture.toml`` (optional) says how to run it::
 
@@ -46,7 +50,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FIXTURE_BUILD, go, otlp_env, overlay_gen
+from conftest import FIXTURE_BUILD, WITH_LOGS, WITH_METRICS, go, otlp_env, overlay_gen
+from logs import assert_logs, load_expected_logs
+from metrics import assert_metrics, load_expected_metrics
 from otlp import OtlpReceiver
 from traces import assert_trace, load_expected
 
@@ -139,8 +145,8 @@ def test_integration_folder_is_complete(integration: Integration) -> None:
     if not libraries:
         return
     # A library integration says which releases it supports, is tested on its oldest and newest
-    # (one, when they are the same release: go-redis v8's), and has a fixture with an expected
-    # trace and golden files.
+    # (one, when they are the same release: go-redis v8's, zap's), and has a fixture with an
+    # expected trace and golden files.
     assert integration.versions is not None, f"{integration.display}: no 'versions'"
     tested = integration.tested
     assert tested and len(set(tested)) == len(tested), f"{integration.display}: 'tested' names the oldest and newest"
@@ -216,10 +222,11 @@ def test_fixture_exports_the_expected_trace(
     # A server that records the trace context it receives checks it (tests/elasticsearch.py, genai.py,
     # moto_server.py).
     marks = [(server, server.mark()) for server in servers if hasattr(server, "assert_propagated")]
+    logs = _fixture(integration) / "expected-logs.toml"
     run = subprocess.run(
         [str(root / "fixture")],
         cwd=root,
-        env=otlp_env(go_env, receiver, **extra),
+        env=otlp_env(go_env, receiver, **WITH_METRICS, **(WITH_LOGS if logs.exists() else {}), **extra),
         capture_output=True,
         text=True,
         timeout=settings.get("timeout", 60),
@@ -228,6 +235,12 @@ def test_fixture_exports_the_expected_trace(
     spans = receiver.spans()
     # The expected trace may name what the servers gave the fixture: ${MEMCACHED_PORT}.
     assert_trace(load_expected(_fixture(integration) / "expected-trace.toml", extra), spans)
+    # Its metrics, where the fixture lists them; every fixture's keep to the conventions' attributes.
+    metrics = _fixture(integration) / "expected-metrics.toml"
+    assert_metrics(load_expected_metrics(metrics, extra) if metrics.exists() else (), receiver.metrics(), spans)
+    # A logging library's fixture: what it printed and exported, with the ids of the spans it logged in.
+    if logs.exists():
+        assert_logs(load_expected_logs(logs, extra), receiver.logs(), spans, run.stdout + run.stderr)
     for server, mark in marks:
         server.assert_propagated(spans, since=mark)
 

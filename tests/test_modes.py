@@ -186,7 +186,9 @@ def unpinned_vendored(tmp_path: Path, go_env: dict[str, str]) -> Path:
     root = copy_fixture("spans", tmp_path)
     shutil.rmtree(root / "manual")
     (root / "overlay-gen.tools.go").unlink()
-    (root / "go.mod").write_text("module example.com/spans\n\ngo 1.26\n\nrequire example.com/greeting v1.0.0\n")
+    # go 1.26.0, not go 1.26 (the language version, older than the 1.26.0 release): the runtime's
+    # OpenTelemetry v1.47 needs go 1.26.0, and pin never raises the go directive.
+    (root / "go.mod").write_text("module example.com/spans\n\ngo 1.26.0\n\nrequire example.com/greeting v1.0.0\n")
     sums = [line for line in (FIXTURES / "hello" / "go.sum").read_text().splitlines() if "greeting" in line]
     (root / "go.sum").write_text("\n".join(sums) + "\n")
     (root / "greet.go").write_text('package main\n\nimport "example.com/greeting"\n\nvar _ = greeting.Hello\n')

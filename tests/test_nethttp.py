@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from conftest import FIXTURES, build_fixture, copy_fixture, otlp_env, overlay_gen
-from otlp import OtlpReceiver
+from conftest import FIXTURES, WITH_METRICS, build_fixture, copy_fixture, otlp_env, overlay_gen
+from otlp import OtlpReceiver, latest
 from traces import assert_trace
 
 EXPECTED = FIXTURES / "webapp" / "expected-trace.toml"
@@ -157,3 +157,39 @@ def test_requests_through_a_transport_alone_are_traced_once(
         assert _get(webapp, env, f"{proxy}/items/7") == "200 item 7: a fine item #7"
         receiver.wait_for(5)
     assert_trace(FIXTURES / "webapp" / "expected-trace-proxy.toml", receiver.spans())
+
+
+def _post(app: Path, env: dict[str, str], url: str, body: str, *how: str) -> str:
+    run = subprocess.run([str(app), "post", url, body, *how], env=env, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    return run.stdout.strip()
+
+
+@pytest.mark.gobuild
+def test_body_sizes_are_on_the_spans_and_in_the_size_histograms(
+    webapp: Path, go_env: dict[str, str], receiver: OtlpReceiver
+) -> None:
+    """A POST of a declared length and a chunked one: the server span has the bytes the handler
+    read and wrote, the client span the lengths it declared and was told; the server's size
+    histograms count both requests by their route."""
+    env = otlp_env(go_env, receiver, **WITH_METRICS)
+    with _service(webapp, env, "items") as items:
+        for how in ((), ("chunked",)):
+            assert _post(webapp, env, f"{items}/items/7/notes", "hello", *how) == "200 noted 5 bytes"
+        receiver.wait_for(4)
+    spans = receiver.spans()
+    server = [s for s in spans if s.kind == "server"]
+    client = [s for s in spans if s.kind == "client"]
+    assert [s.name for s in server] == ["POST /items/{id}/notes"] * 2
+    for span in server:
+        assert (span.attributes["http.request.body.size"], span.attributes["http.response.body.size"]) == (5, 13)
+    declared, chunked = sorted(client, key=lambda s: "http.request.body.size" in s.attributes, reverse=True)
+    assert declared.attributes["http.request.body.size"] == 5
+    assert "http.request.body.size" not in chunked.attributes  # a length the client never knew
+    assert declared.attributes["http.response.body.size"] == chunked.attributes["http.response.body.size"] == 13
+    points = receiver.wait_for_metrics(lambda p: any(m.name == "http.server.response.body.size" for m in p))
+    sizes = {p.name: p for p in latest(points) if p.name.startswith("http.server.") and p.name.endswith(".size")}
+    for name, total in (("http.server.request.body.size", 10), ("http.server.response.body.size", 26)):
+        point = sizes[name]
+        assert (point.unit, point.count, point.sum) == ("By", 2, total), point
+        assert point.attributes["http.route"] == "/items/{id}/notes"

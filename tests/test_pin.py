@@ -14,6 +14,7 @@ from conftest import copy_fixture, go, overlay_gen, tree_digest
 pytestmark = pytest.mark.gobuild
 
 AUTOEXPORT = "go.opentelemetry.io/contrib/exporters/autoexport"
+OTEL_API = "go.opentelemetry.io/otel"
 OTEL = (
     "go.opentelemetry.io/contrib/exporters/autoexport",
     "go.opentelemetry.io/contrib/propagators/autoprop",
@@ -158,10 +159,11 @@ def _go_version(line: str) -> tuple[int, ...]:
     return (*parts, -1) if len(parts) == 2 else tuple(parts)
 
 
-def _releases(root: Path, module: str, env: dict[str, str], oldest: str) -> list[tuple[str, str, str]]:
+def _releases(root: Path, module: str, env: dict[str, str], oldest: str) -> list[tuple[str, str, dict[str, str]]]:
     """The proxy's releases of ``module`` from ``oldest`` on, oldest first, each with its go
-    directive and the go.opentelemetry.io/otel it requires: the facts pin chooses from, read
-    from the proxy today rather than written down when the test was."""
+    directive and what its go.mod requires (go.opentelemetry.io/otel: its own version when it is
+    otel): the facts pin chooses from, read from the proxy today rather than written down when
+    the test was."""
     listed = go(root, "list", "-m", "-versions", module, env=env).stdout.split()[1:]
     versions = [v for v in listed if "-" not in v]
     versions = versions[versions.index(oldest) :]
@@ -169,8 +171,9 @@ def _releases(root: Path, module: str, env: dict[str, str], oldest: str) -> list
     releases = []
     for record in json.loads("[" + out.replace("}\n{", "},{") + "]"):
         gomod = Path(record["GoMod"]).read_text()
-        otel = re.search(r"^\s*(?:require\s+)?go\.opentelemetry\.io/otel (v\S+)", gomod, re.M)
-        releases.append((record["Version"], record["GoVersion"], otel.group(1) if otel else record["Version"]))
+        requires = dict(re.findall(r"^\s*(?:require\s+)?([\w./-]+) (v\S+)", gomod, re.M))
+        requires.setdefault("go.opentelemetry.io/otel", record["Version"])
+        releases.append((record["Version"], record["GoVersion"], requires))
     return releases
 
 
@@ -180,13 +183,15 @@ def _semver(version: str) -> tuple[int, ...]:
 
 def _contrib_for(root: Path, otel: str, env: dict[str, str]) -> str:
     """The newest autoexport release made with ``otel`` or an older otel (its go.mod's requirement)."""
-    made = [v for v, _, needs in _releases(root, AUTOEXPORT, env, "v0.61.0") if _semver(needs) <= _semver(otel)]
+    made = [
+        v for v, _, needs in _releases(root, AUTOEXPORT, env, "v0.61.0") if _semver(needs[OTEL_API]) <= _semver(otel)
+    ]
     return made[-1]
 
 
 def _newest_fitting(root: Path, go_line: str, env: dict[str, str], oldest: str) -> str:
     """The newest otel release from ``oldest`` on whose go directive ``go_line`` allows."""
-    releases = _releases(root, "go.opentelemetry.io/otel", env, oldest)
+    releases = _releases(root, OTEL_API, env, oldest)
     return [v for v, g, _ in releases if _go_version(g) <= _go_version(go_line)][-1]
 
 
@@ -224,8 +229,18 @@ def test_pin_keeps_the_go_directive_and_every_module_the_build_has(tmp_path: Pat
     after = _pinned_and_traced(root, go_env, "1.24")
     # otel v1.39.0 needs go 1.24.0, which "go 1.24" is older than: v1.38.0 (go 1.23.0) on the day
     # this was written, whatever the proxy's newest fitting release is now.
-    assert after["go.opentelemetry.io/otel"] == _newest_fitting(root, "1.24", go_env, "v1.36.0")
+    assert _semver(after[OTEL_API]) <= _semver(_newest_fitting(root, "1.24", go_env, "v1.36.0"))
     assert after["golang.org/x/net"] == "v0.40.0"
+    # The OpenTelemetry modules are one release set: autoexport's newest release that needs neither
+    # (v0.61.0 that day: the proxy has no v0.62.0 or v0.63.0, and v0.64.0 needs go 1.24.0), and the
+    # otel it was made with, not a newer otel whose sdk/log v0.14.0 breaks the stdoutlog v0.12.2 that
+    # autoexport v0.61.0 requires.
+    autoexport = [
+        (v, needs[OTEL_API])
+        for v, g, needs in _releases(root, AUTOEXPORT, go_env, "v0.61.0")
+        if _go_version(g) <= _go_version("1.24") and _semver(needs.get("golang.org/x/net", "v0")) <= (0, 40, 0)
+    ][-1]
+    assert (after[AUTOEXPORT], after[OTEL_API]) == autoexport
 
 
 def test_pin_works_with_the_oldest_opentelemetry_release_it_accepts(tmp_path: Path, go_env: dict[str, str]) -> None:

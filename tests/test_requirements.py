@@ -37,9 +37,11 @@ def test_needs_only_the_integration_modules_imported_and_what_they_require() -> 
     assert "go.opentelemetry.io/otel/sdk/trace" in traced.imports
     assert not any(p.startswith("overlay-gen.invalid/") for p in traced.imports)
 
+    # log/slog's integration imports the runtime's logbridge, whose module comes along, and the slog bridge.
     slog = needs({"overlay-gen.invalid/slogtrace"}, "example.com/app", MODULES)
-    assert [m.path for m in slog.modules] == ["overlay-gen.invalid/slogtrace"]
-    assert "go.opentelemetry.io/contrib/exporters/autoexport" not in slog.requires
+    assert [m.path for m in slog.modules] == ["overlay-gen.invalid/otelrt", "overlay-gen.invalid/slogtrace"]
+    assert "go.opentelemetry.io/contrib/bridges/otelslog" in slog.requires
+    assert "go.opentelemetry.io/contrib/bridges/otelslog" in slog.imports
 
 
 def test_the_build_gets_only_the_integration_packages_imported_and_those_they_import() -> None:

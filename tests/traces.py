@@ -102,6 +102,11 @@ _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 def load_expected(path: str | Path, variables: Mapping[str, str] | None = None) -> ExpectedTrace:
     """Parse an expected-trace TOML file, its ``${NAME}`` replaced by ``variables[NAME]``;
     raises ExpectedTraceError naming the file and key (or the variable it was not given)."""
+    return parse_expected(read_expected(path, variables), path)
+
+
+def read_expected(path: str | Path, variables: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The TOML of an expected-trace or expected-metrics file, its ``${NAME}`` replaced."""
     path = Path(path)
     given = variables or {}
 
@@ -111,10 +116,9 @@ def load_expected(path: str | Path, variables: Mapping[str, str] | None = None) 
         return given[match.group(1)]
 
     try:
-        data = tomllib.loads(_VARIABLE.sub(value, path.read_text()))
+        return tomllib.loads(_VARIABLE.sub(value, path.read_text()))
     except tomllib.TOMLDecodeError as e:
         raise ExpectedTraceError(f"{path}: invalid TOML: {e}") from e
-    return parse_expected(data, path)
 
 
 def parse_expected(data: Mapping[str, Any], path: str | Path | None = None) -> ExpectedTrace:
@@ -131,7 +135,7 @@ def parse_expected(data: Mapping[str, Any], path: str | Path | None = None) -> E
     if not isinstance(resource, dict):
         raise fail("resource", "must be a table")
     for key, value in resource.items():
-        _check_value(value, lambda m, k=key: fail(f"resource.{json.dumps(k)}", m))
+        check_value(value, lambda m, k=key: fail(f"resource.{json.dumps(k)}", m))
     extra_spans = data.get("extra-spans", False)
     if not isinstance(extra_spans, bool):
         raise fail("extra-spans", "must be true or false")
@@ -161,13 +165,7 @@ def _parse_span(table: dict[str, Any], key: str, fail: Any) -> ExpectedSpan:
     status_message = table.get("status-message")
     if status_message is not None and not isinstance(status_message, str):
         raise fail(f"{key}.status-message", "must be a string")
-    attributes = table.get("attributes", {})
-    if not isinstance(attributes, dict):
-        raise fail(f"{key}.attributes", "must be a table")
-    attributes = {
-        name_: _check_value(value, lambda m, k=name_: fail(f"{key}.attributes.{json.dumps(k)}", m))
-        for name_, value in attributes.items()
-    }
+    attributes = expected_attributes(table, key, fail)
     flags = {}
     for flag in ("extra-attributes", "extra-children"):
         flags[flag] = table.get(flag, False)
@@ -203,7 +201,19 @@ class Varying:
 VARYING_TYPES: dict[str, type] = {"string": str, "int": int, "bool": bool, "float": float}
 
 
-def _check_value(value: Any, fail: Any) -> Any:
+def expected_attributes(table: dict[str, Any], key: str, fail: Any) -> dict[str, Any]:
+    """The ``attributes`` table of the expected span, series or record at ``key``, each value
+    checked (:func:`check_value`); ``fail(key, message)`` makes the error that names the key."""
+    attributes = table.get("attributes", {})
+    if not isinstance(attributes, dict):
+        raise fail(f"{key}.attributes", "must be a table")
+    return {
+        name: check_value(value, lambda m, k=name: fail(f"{key}.attributes.{json.dumps(k)}", m))
+        for name, value in attributes.items()
+    }
+
+
+def check_value(value: Any, fail: Any) -> Any:
     """Attribute values are what OTLP can carry: strings, booleans, integers, floats and arrays of
     them; or ``{ any = TYPE }`` (:class:`Varying`). Returns the value as compared."""
     if isinstance(value, dict):
@@ -211,7 +221,7 @@ def _check_value(value: Any, fail: Any) -> Any:
             raise fail(f"a table value must be {{ any = TYPE }}, TYPE one of {', '.join(VARYING_TYPES)}")
         return Varying(value["any"])
     if isinstance(value, list):
-        return [_check_value(item, fail) for item in value]
+        return [check_value(item, fail) for item in value]
     if not isinstance(value, str | bool | int | float):
         raise fail(f"{type(value).__name__} is not an attribute value (string, boolean, integer, float, array)")
     return value

@@ -6,7 +6,13 @@
 // continues the incoming trace context, is the context the handler's
 // r.Context() holds, and is named after the route that matched: the one a
 // router integration gave SetRoute, else the ServeMux pattern. Attributes
-// follow the OpenTelemetry HTTP semantic conventions.
+// follow the OpenTelemetry HTTP semantic conventions. Body sizes, as
+// otelhttp's spans give them, when not zero: a server span's
+// http.request.body.size is the request's declared length, or the bytes the
+// handler read of a chunked body, and http.response.body.size the bytes of
+// body the handler wrote; a client span's are the declared lengths of the
+// request it sent and of the response (whose body is still to be read when
+// the span ends).
 //
 // overlay-gen links this package into programs that use net/http, whose
 // rewritten sources call OverlayGenClient and OverlayGenServer; it only
@@ -17,6 +23,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -76,6 +83,9 @@ func startClient(req *http.Request) (*http.Request, func(*http.Response, error))
 		attrs = append(attrs, semconv.URLFull(redacted(req.URL)))
 		attrs = append(attrs, hostPort(req.URL.Host, req.URL.Scheme)...)
 	}
+	if size := requestSize(req); size > 0 {
+		attrs = append(attrs, semconv.HTTPRequestBodySize(int(size)))
+	}
 	// A request made without a context (http.Get in a handler) takes the goroutine's active span.
 	parent := otelrt.Parent(req.Context())
 	ctx, span := tracer.Start(parent, method, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
@@ -89,6 +99,9 @@ func startClient(req *http.Request) (*http.Request, func(*http.Response, error))
 			span.SetAttributes(semconv.ErrorTypeKey.String(errorType(err)))
 		case resp != nil:
 			span.SetAttributes(semconv.HTTPResponseStatusCode(resp.StatusCode))
+			if resp.ContentLength > 0 { // the size the server declared: the body is still to be read
+				span.SetAttributes(semconv.HTTPResponseBodySize(int(resp.ContentLength)))
+			}
 			if resp.StatusCode >= 400 { // a client span is an error from 400 on
 				span.SetStatus(codes.Error, "")
 				span.SetAttributes(semconv.ErrorTypeKey.String(strconv.Itoa(resp.StatusCode)))
@@ -127,7 +140,10 @@ func (s *served) matched() string {
 	return s.route
 }
 
-func startServer(_ http.ResponseWriter, req *http.Request) (*http.Request, func(status int)) {
+func startServer(_ http.ResponseWriter, req *http.Request) (*http.Request, func(status int, written int64)) {
+	if addr, _ := req.Context().Value(http.LocalAddrContextKey).(net.Addr); otelrt.Untraced(addr) { // a Prometheus scrape
+		return req, func(int, int64) {}
+	}
 	ctx := otel.GetTextMapPropagator().Extract(req.Context(), propagation.HeaderCarrier(req.Header))
 	scheme := "http"
 	if req.TLS != nil {
@@ -152,9 +168,24 @@ func startServer(_ http.ResponseWriter, req *http.Request) (*http.Request, func(
 	ctx, span := tracer.Start(ctx, method, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(attrs...))
 	state := &served{}
 	handled := req.WithContext(context.WithValue(ctx, servedKey{}, state))
+	var counted *countingBody
+	if req.ContentLength < 0 && req.Body != nil && req.Body != http.NoBody { // chunked: count what the handler reads
+		counted = &countingBody{ReadCloser: req.Body}
+		handled.Body = counted
+	}
 	restore := otelrt.Activate(ctx) // the handler's goroutine: its active span is this one
-	return handled, func(status int) {
+	return handled, func(status int, written int64) {
 		defer restore()
+		read := req.ContentLength
+		if counted != nil {
+			read = counted.n
+		}
+		if read > 0 {
+			span.SetAttributes(semconv.HTTPRequestBodySize(int(read)))
+		}
+		if written > 0 {
+			span.SetAttributes(semconv.HTTPResponseBodySize(int(written)))
+		}
 		if status == 0 {
 			status = http.StatusOK // nothing written: net/http sends 200
 		}
@@ -174,6 +205,28 @@ func startServer(_ http.ResponseWriter, req *http.Request) (*http.Request, func(
 		}
 		span.End()
 	}
+}
+
+// countingBody counts the bytes a handler reads of a request body whose
+// size the request did not declare (chunked).
+type countingBody struct {
+	io.ReadCloser
+	n int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n += int64(n)
+	return n, err
+}
+
+// requestSize is the size of the body a client sends: its declared length
+// (0 without a body, or when the length is not known).
+func requestSize(req *http.Request) int64 {
+	if req.Body == nil || req.Body == http.NoBody {
+		return 0
+	}
+	return req.ContentLength
 }
 
 // routeOf is the path of a ServeMux pattern: "GET example.com/items/{id}" is "/items/{id}".

@@ -3,7 +3,8 @@
 // Injected code calls it; nothing else should.
 //
 // Init, called first thing in main, builds the TracerProvider from the
-// standard OTEL_* environment variables: the exporter (OTEL_TRACES_EXPORTER,
+// standard OTEL_* environment variables (and the MeterProvider and
+// LoggerProvider: metrics.go, logs.go): the exporter (OTEL_TRACES_EXPORTER,
 // OTEL_EXPORTER_OTLP_*) through the contrib autoexport package, the
 // propagators (OTEL_PROPAGATORS) through autoprop, the sampler
 // (OTEL_TRACES_SAMPLER) through the SDK, and the resource (OTEL_SERVICE_NAME,
@@ -75,36 +76,64 @@ func install() {
 	if !autoexport.IsNoneSpanExporter(exporter) {
 		options = append(options, sdktrace.WithBatcher(exporter))
 	}
+	installLogs(ctx, res)
+	if meters := installMetrics(ctx, res); meters != nil {
+		options = append(options, sdktrace.WithSpanProcessor(newSpanMetrics(meters)),
+			sdktrace.WithSampler(recordingAll{samplerFromEnv()}))
+	}
 	provider = sdktrace.NewTracerProvider(options...)
 	otel.SetTracerProvider(layered{flushing: provider})
 	otel.SetTextMapPropagator(autoprop.NewTextMapPropagator())
 	watchSignals()
 }
 
-// Shutdown flushes the spans that are still buffered and stops the provider.
-// Only the first call does anything.
+// A signal's provider, flushed and stopped at exit: spans first, then the
+// metrics (the last spans are measured as they end), then the logs.
+type signalProvider struct {
+	signal   string
+	provider interface {
+		ForceFlush(context.Context) error
+		Shutdown(context.Context) error
+	}
+}
+
+// installed are the providers Init installed, in the order they are flushed.
+func installed() []signalProvider {
+	var out []signalProvider
+	if provider != nil {
+		out = append(out, signalProvider{"spans", provider})
+	}
+	if meterProvider != nil {
+		out = append(out, signalProvider{"metrics", meterProvider})
+	}
+	if loggerProvider != nil {
+		out = append(out, signalProvider{"logs", loggerProvider})
+	}
+	return out
+}
+
+// Shutdown flushes the spans, metrics and logs that are still buffered and
+// stops the providers. Only the first call does anything.
 func Shutdown() {
 	shutdownOnce.Do(func() {
-		if provider == nil {
-			return
-		}
 		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 		defer cancel()
-		if err := provider.Shutdown(ctx); err != nil {
-			warn("flushing spans: %v", err)
+		for _, p := range installed() {
+			if err := p.provider.Shutdown(ctx); err != nil {
+				warn("flushing %s: %v", p.signal, err)
+			}
 		}
 	})
 }
 
-// flush exports buffered spans without stopping the provider.
+// flush exports what is buffered without stopping the providers.
 func flush() {
-	if provider == nil {
-		return
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	if err := provider.ForceFlush(ctx); err != nil {
-		warn("flushing spans: %v", err)
+	for _, p := range installed() {
+		if err := p.provider.ForceFlush(ctx); err != nil {
+			warn("flushing %s: %v", p.signal, err)
+		}
 	}
 }
 

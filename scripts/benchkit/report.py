@@ -20,6 +20,7 @@ TARGETS: list[dict[str, Any]] = [
     {"id": "4b", "title": "scaling: the same 10 files rewritten", "limit": True, "op": "==", "unit": ""},
     {"id": "5", "title": "peak RSS of overlay-gen, largest case", "limit": 300.0, "op": "<=", "unit": " MB"},
     {"id": "6", "title": "runtime, requests/s overlay / manual", "limit": 0.95, "op": ">=", "unit": "x"},
+    {"id": "6b", "title": "runtime with metrics, requests/s overlay / manual", "limit": 0.95, "op": ">=", "unit": "x"},
 ]
 
 
@@ -72,6 +73,9 @@ def _cases(report: dict[str, Any], target_id: str) -> list[tuple[str, Any]] | No
         return cases or None
     if target_id == "6":
         return [(runtime["fixture"], runtime["ratios"]["overlay_over_manual"])] if runtime else None
+    if target_id == "6b":
+        ratio = (runtime or {}).get("ratios", {}).get("overlay_over_manual_with_metrics")
+        return [(runtime["fixture"], ratio)] if runtime and ratio is not None else None
     raise KeyError(target_id)
 
 
@@ -247,6 +251,12 @@ def table(report: dict[str, Any]) -> str:
             f"{rt['fixture']:<12} " + " ".join(f"{rps[v]:>8.0f}" for v in variants) + " "
             f"{r['overlay_over_manual']:>8.2f}x {r['overlay_over_plain']:>8.2f}x {r['manual_over_plain']:>8.2f}x"
         )
+        if "overlay_over_manual_with_metrics" in r:  # runs from before issue 16 have no metrics variants
+            rows.append(
+                f"{'+ metrics':<12} {'':>8} {rps['overlay+metrics']:>8.0f} {rps['manual+metrics']:>8.0f} "
+                f"{r['overlay_over_manual_with_metrics']:>8.2f}x   metrics on/off: overlay "
+                f"{r['overlay_metrics_on_over_off']:.2f}x, manual {r['manual_metrics_on_over_off']:.2f}x"
+            )
         rows.append(
             f"requests/second, {median}: {rt['route']}, {rt['connections']} keep-alive connections for "
             f"{rt['duration_seconds']:g} s after {rt['warmup_seconds']:g} s of warm-up;"

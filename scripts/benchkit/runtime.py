@@ -27,7 +27,10 @@ from .common import log as _log
 # The runtime row: its fixture, the three servers, in table order, and the URL path.
 RUNTIME_FIXTURE = "httpbench"
 SCHEDULER_FIXTURE = "gobench"  # goroutine start and context switch, with and without runtime.g's field
-VARIANTS = ("plain", "overlay", "manual")
+# The servers, in table order: each of the two instrumented ones with metrics off (spans only,
+# OTEL_METRICS_EXPORTER=none) and on (otlp: overlay-gen's span metrics, otelhttp's own metrics).
+VARIANTS = ("plain", "overlay", "manual", "overlay+metrics", "manual+metrics")
+WITH_METRICS = "+metrics"
 RUNTIME_PATH = "/hello/bench"
 START_TIMEOUT = 30.0  # seconds for a server to print "listening ADDR"
 STOP_TIMEOUT = 15.0  # seconds for a server to flush its spans and exit after SIGTERM
@@ -74,11 +77,12 @@ def count_spans(request: bytes) -> int:
 
 class OtlpSink:
     """A minimal OTLP/HTTP receiver on 127.0.0.1: answers 200 to POST /v1/traces
-    and counts the requests, bytes and spans it was sent."""
+    and counts the requests, bytes and spans it was sent; answers 200 to POST
+    /v1/metrics and counts those exports too."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.counts = {"exports": 0, "bytes": 0, "spans": 0}
+        self.counts = {"exports": 0, "bytes": 0, "spans": 0, "metric_exports": 0, "metric_bytes": 0}
         sink = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -86,6 +90,15 @@ class OtlpSink:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.path == "/v1/metrics":
+                    with sink.lock:
+                        sink.counts["metric_exports"] += 1
+                        sink.counts["metric_bytes"] += len(body)
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/x-protobuf")
+                    self.send_header("Content-Length", "0")  # an empty ExportMetricsServiceResponse
+                    self.end_headers()
+                    return
                 if self.path != "/v1/traces":
                     self.send_error(404)
                     return
@@ -239,7 +252,8 @@ class Runtime:
 
     def runtime(self, args: argparse.Namespace) -> dict[str, object]:
         """Requests per second of fixtures/httpbench's server: plain, built with
-        the overlay, and instrumented by hand (otelhttp)."""
+        the overlay, and instrumented by hand (otelhttp); the last two with
+        metrics off and on."""
         name = RUNTIME_FIXTURE
         src = self.root / "fixtures" / name
         shutil.copytree(FIXTURES / name, src, ignore=shutil.ignore_patterns(*IGNORE_OUTPUT))
@@ -254,7 +268,7 @@ class Runtime:
         run(["go", "build", "-o", str(bin_dir) + os.sep, "./cmd/plain", "./cmd/manual", "./cmd/load"], src, env)
         # cmd/plain again, with the overlay; named "overlay", which is also its service.name.
         run(["go", "build", "-overlay=overlay.json", "-o", str(bin_dir / "overlay"), "./cmd/plain"], src, env)
-        binaries = {variant: bin_dir / variant for variant in VARIANTS}
+        binaries = {variant: bin_dir / variant.removesuffix(WITH_METRICS) for variant in VARIANTS}
         if (bin_dir / "plain").read_bytes() == (bin_dir / "overlay").read_bytes():
             _log(f"{name}: warning: the overlay build produced the same binary as the plain build")
         load = bin_dir / "load"
@@ -267,9 +281,12 @@ class Runtime:
             sink = stack.enter_context(OtlpSink())
             server_env.update(
                 OTEL_TRACES_EXPORTER="otlp",
+                OTEL_METRICS_EXPORTER="none",
+                OTEL_LOGS_EXPORTER="none",
                 OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf",
                 OTEL_EXPORTER_OTLP_ENDPOINT=sink.endpoint,
             )
+            with_metrics = {**server_env, "OTEL_METRICS_EXPORTER": "otlp"}
             # The variants take turns, so that a slow stretch of the machine hits all of them.
             for i in range(args.repeat):
                 for variant in VARIANTS:
@@ -280,7 +297,8 @@ class Runtime:
                     logs = self.scratch(f"run-{variant}")
                     sink.take()
                     cpu = time.process_time()  # this process's: the sink's, mostly
-                    proc, addr = start_server(binaries[variant], server_env, logs, stack)
+                    env = with_metrics if variant.endswith(WITH_METRICS) else server_env
+                    proc, addr = start_server(binaries[variant], env, logs, stack)
                     url = f"http://{addr}{RUNTIME_PATH}"
                     served = 0
                     if args.warmup > 0:
@@ -293,6 +311,8 @@ class Runtime:
                     if variant != "plain" and exported["spans"] != served:
                         spans = exported["spans"]
                         _log(f"{name}: warning: {variant} served {served} requests and exported {spans} spans")
+                    if variant.endswith(WITH_METRICS) and not exported["metric_exports"]:
+                        _log(f"{name}: warning: {variant} exported no metrics")
                     samples[variant].append(result["requests_per_second"])
                     runs[variant].append(
                         {**result, "requests_served": served, "exported": exported, "bench_cpu_seconds": sink_cpu}
@@ -306,7 +326,7 @@ class Runtime:
             "connections": args.connections,
             "duration_seconds": args.duration,
             "warmup_seconds": args.warmup,
-            "export": "OTLP http/protobuf to a sink in the bench process",
+            "export": "OTLP http/protobuf to a sink in the bench process; +metrics: metrics too (every 60 s, at exit)",
             "units": "requests per second (median of repeat runs); ratios are of the medians",
             "generation_summary": summary,
             "requests_per_second": rps,
@@ -314,6 +334,9 @@ class Runtime:
                 "overlay_over_manual": rps["overlay"] / rps["manual"],
                 "overlay_over_plain": rps["overlay"] / rps["plain"],
                 "manual_over_plain": rps["manual"] / rps["plain"],
+                "overlay_over_manual_with_metrics": rps["overlay+metrics"] / rps["manual+metrics"],
+                "overlay_metrics_on_over_off": rps["overlay+metrics"] / rps["overlay"],
+                "manual_metrics_on_over_off": rps["manual+metrics"] / rps["manual"],
             },
             "samples": samples,
             "runs": runs,
