@@ -278,6 +278,12 @@ class Scratch:
         for name, content in self.originals.items():
             (self.directory / name).write_bytes(content)
 
+    def _reset_for_edit(self) -> None:
+        """reset(), and read what the module's own build list mixes the first time (before any edit)."""
+        self.reset()
+        if self._mixes_before is None:
+            self._mixes_before = self._mixes(self.build_list())
+
     def read(self, name: str) -> bytes | None:
         return _read(self.directory / name)
 
@@ -302,7 +308,7 @@ class Scratch:
     def check(self, versions: Mapping[str, str], go_line: str, selected: Mapping[str, str]) -> Misfit | None:
         """Why requiring ``versions`` does not fit (None when it does): it raises
         the go directive, or moves a module the build has, or go fails."""
-        self.reset()
+        self._reset_for_edit()
         edit = [f"-require={m}@{v}" for m, v in sorted(versions.items()) if selected.get(m) != v]
         if edit:
             proc = self.go("mod", "edit", *edit, str(self.go_mod), modfile=False)
@@ -317,7 +323,7 @@ class Scratch:
     def apply(self, requested: Sequence[str], go_line: str, selected: Mapping[str, str]) -> None:
         """``go get`` the packages on the scratch copy, then check that the result
         fits and that go.mod and go.sum are complete (the go command, offline)."""
-        self.reset()
+        self._reset_for_edit()
         if requested:
             proc = self.go("get", *requested)
             if proc.returncode != 0:
@@ -338,12 +344,7 @@ class Scratch:
     def _mixed(self, build_list: Mapping[str, str]) -> Misfit | None:
         """Why the scratch go.mod's build list mixes OpenTelemetry releases that were not made
         together, beyond what the module's own already did (None when it does not)."""
-        if self._mixes_before is None:
-            edited = self.go_mod.read_bytes(), (self.directory / "go.sum").read_bytes()
-            self.reset()
-            self._mixes_before = self._mixes(self.build_list())
-            self.go_mod.write_bytes(edited[0])
-            (self.directory / "go.sum").write_bytes(edited[1])
+        assert self._mixes_before is not None  # reset() read them
         new = sorted(self._mixes(build_list) - self._mixes_before)
         return Misfit(f"would mix OpenTelemetry releases: {new[0]}") if new else None
 
